@@ -1,0 +1,1 @@
+"""The domain: entities, state machines, events and ports. Pure Python, no I/O."""

@@ -1,0 +1,146 @@
+"""Domain events: immutable facts (past tense) and commands (``...Requested``).
+
+Every event travels on the bus as JSON, tagged with its ``type`` (also its routing
+key on RabbitMQ, e.g. ``job.finished``), so integrators can bind queues by pattern.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+import msgspec
+
+
+def _new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of all events. ``event_id`` makes redeliveries recognisable."""
+
+    event_id: str = msgspec.field(default_factory=_new_event_id)
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+
+    @classmethod
+    def key(cls) -> str:
+        """The event's type tag, which is also its RabbitMQ routing key."""
+        return str(cls.__struct_config__.tag)
+
+
+# --- images -------------------------------------------------------------------------
+
+
+class ImageBuildRequested(DomainEvent, frozen=True, kw_only=True, tag="image.build_requested"):
+    image_id: int
+
+
+class ImageBuildStarted(DomainEvent, frozen=True, kw_only=True, tag="image.build_started"):
+    image_id: int
+
+
+class ImageBuilt(DomainEvent, frozen=True, kw_only=True, tag="image.built"):
+    image_id: int
+    docker_image_id: str
+    tag: str
+
+
+class ImageBuildFailed(DomainEvent, frozen=True, kw_only=True, tag="image.build_failed"):
+    image_id: int
+    error: str
+
+
+class ImageDestroyed(DomainEvent, frozen=True, kw_only=True, tag="image.destroyed"):
+    image_id: int
+
+
+# --- jobs ---------------------------------------------------------------------------
+
+
+class JobRequested(DomainEvent, frozen=True, kw_only=True, tag="job.requested"):
+    job_id: int
+    script_id: int
+
+
+class JobStarted(DomainEvent, frozen=True, kw_only=True, tag="job.started"):
+    job_id: int
+    script_id: int
+
+
+class JobFinished(DomainEvent, frozen=True, kw_only=True, tag="job.finished"):
+    job_id: int
+    script_id: int
+    status: str
+    exit_code: int | None
+    duration_seconds: float | None
+
+
+class JobCancelRequested(DomainEvent, frozen=True, kw_only=True, tag="job.cancel_requested"):
+    job_id: int
+
+
+# --- schedules ----------------------------------------------------------------------
+
+
+class ScheduleTick(DomainEvent, frozen=True, kw_only=True, tag="schedule.tick"):
+    schedule_id: int
+    fire_time: datetime
+
+
+class ScheduleFired(DomainEvent, frozen=True, kw_only=True, tag="schedule.fired"):
+    schedule_id: int
+    fire_time: datetime
+    job_id: int
+
+
+class ScheduleSkipped(DomainEvent, frozen=True, kw_only=True, tag="schedule.skipped"):
+    schedule_id: int
+    fire_time: datetime
+    reason: str
+
+
+AnyEvent = (
+    ImageBuildRequested
+    | ImageBuildStarted
+    | ImageBuilt
+    | ImageBuildFailed
+    | ImageDestroyed
+    | JobRequested
+    | JobStarted
+    | JobFinished
+    | JobCancelRequested
+    | ScheduleTick
+    | ScheduleFired
+    | ScheduleSkipped
+)
+
+ALL_EVENT_TYPES: tuple[type[DomainEvent], ...] = AnyEvent.__args__  # type: ignore[attr-defined]
+
+_decoder = msgspec.json.Decoder(AnyEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def encode_event(event: DomainEvent) -> bytes:
+    """The wire form: JSON with a ``type`` tag."""
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes | str) -> DomainEvent:
+    """Parse the wire form back; raises ``msgspec.ValidationError`` on unknown types."""
+    event: DomainEvent = _decoder.decode(data)
+    return event
+
+
+class WorkQueue(msgspec.Struct, frozen=True):
+    """A durable queue of commands that exactly one worker handles per message."""
+
+    name: str
+    routing_keys: tuple[str, ...]
+
+
+BUILD_QUEUE = WorkQueue("scripter.build", (ImageBuildRequested.key(),))
+RUN_QUEUE = WorkQueue("scripter.run", (JobRequested.key(), JobCancelRequested.key()))
+WORK_QUEUES: tuple[WorkQueue, ...] = (BUILD_QUEUE, RUN_QUEUE)

@@ -1,0 +1,115 @@
+"""Image definitions and their lifecycle: dormant -> building -> built | failed."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from scripter.domain.errors import IllegalTransition, InvalidInput
+from scripter.domain.events import (
+    ImageBuildFailed,
+    ImageBuildRequested,
+    ImageBuildStarted,
+    ImageBuilt,
+    ImageDestroyed,
+)
+from scripter.domain.model import Aggregate
+
+
+class ImageStatus(enum.StrEnum):
+    """Where an image is in its lifecycle."""
+
+    DORMANT = "dormant"
+    """Defined but no Docker image exists; files are editable."""
+    BUILDING = "building"
+    """A worker is building it; nothing may change the files."""
+    BUILT = "built"
+    """The Docker image exists; scripts can run on it."""
+    FAILED = "failed"
+    """The last build failed; files are editable, the error is recorded."""
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def validate_image_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            "name must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
+            field="name",
+        )
+    return name
+
+
+@dataclass(kw_only=True, eq=False)
+class Image(Aggregate):
+    name: str
+    description: str = ""
+    status: ImageStatus = ImageStatus.DORMANT
+    tag: str | None = None
+    docker_image_id: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    build_started_at: datetime | None = None
+    build_finished_at: datetime | None = None
+
+    @property
+    def files_editable(self) -> bool:
+        return self.status in (ImageStatus.DORMANT, ImageStatus.FAILED)
+
+    def docker_tag(self) -> str:
+        """The tag a build gives the Docker image, derived from the name and id."""
+        return f"scripter/{self.name.lower()}:{self.require_id}"
+
+    def request_build(self, now: datetime) -> None:
+        if self.status == ImageStatus.BUILDING:
+            raise IllegalTransition(f"image {self.name!r} is already building")
+        self.status = ImageStatus.BUILDING
+        self.error = None
+        self.build_started_at = None
+        self.build_finished_at = None
+        self.updated_at = now
+        self.raise_event(ImageBuildRequested(image_id=self.require_id))
+
+    def start_build(self, now: datetime) -> None:
+        if self.status != ImageStatus.BUILDING or self.build_started_at is not None:
+            raise IllegalTransition(f"image {self.name!r} has no build waiting to start")
+        self.build_started_at = now
+        self.updated_at = now
+        self.raise_event(ImageBuildStarted(image_id=self.require_id))
+
+    def finish_build(self, now: datetime, *, docker_image_id: str, tag: str) -> None:
+        self._require_building()
+        self.status = ImageStatus.BUILT
+        self.docker_image_id = docker_image_id
+        self.tag = tag
+        self.build_finished_at = now
+        self.updated_at = now
+        self.raise_event(
+            ImageBuilt(image_id=self.require_id, docker_image_id=docker_image_id, tag=tag)
+        )
+
+    def fail_build(self, now: datetime, error: str) -> None:
+        self._require_building()
+        self.status = ImageStatus.FAILED
+        self.error = error
+        self.build_finished_at = now
+        self.updated_at = now
+        self.raise_event(ImageBuildFailed(image_id=self.require_id, error=error))
+
+    def destroy(self, now: datetime) -> None:
+        if self.status != ImageStatus.BUILT:
+            raise IllegalTransition(
+                f"image {self.name!r} is {self.status}; only a built image can be destroyed"
+            )
+        self.status = ImageStatus.DORMANT
+        self.docker_image_id = None
+        self.updated_at = now
+        self.raise_event(ImageDestroyed(image_id=self.require_id))
+
+    def _require_building(self) -> None:
+        if self.status != ImageStatus.BUILDING:
+            raise IllegalTransition(f"image {self.name!r} is {self.status}, not building")

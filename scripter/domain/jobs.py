@@ -1,0 +1,110 @@
+"""Jobs: one run of one script revision. queued -> running -> a final status."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scripter.domain.errors import IllegalTransition
+from scripter.domain.events import JobCancelRequested, JobFinished, JobRequested, JobStarted
+from scripter.domain.model import Aggregate
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job is; the last five are final."""
+
+    QUEUED = "queued"
+    """Waiting for a worker."""
+    RUNNING = "running"
+    """Its container runs."""
+    SUCCEEDED = "succeeded"
+    """Exited with code 0."""
+    FAILED = "failed"
+    """Exited with another code, or could not start."""
+    TIMED_OUT = "timed_out"
+    """Stopped because it ran past its timeout."""
+    CANCELLED = "cancelled"
+    """Stopped on request."""
+    LOST = "lost"
+    """Its container vanished; nobody knows how it ended."""
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobTrigger(enum.StrEnum):
+    """Who asked for the job."""
+
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    API = "api"
+
+
+@dataclass(kw_only=True, eq=False)
+class Job(Aggregate):
+    script_id: int
+    revision: int
+    image_id: int
+    image_tag: str | None = None
+    trigger: JobTrigger = JobTrigger.MANUAL
+    schedule_id: int | None = None
+    status: JobStatus = JobStatus.QUEUED
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    log_path: str | None = None
+    container_id: str | None = None
+    error: str | None = None
+    cancel_requested: bool = False
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def queued(self) -> None:
+        """Announce the job once it has an id (after the first save)."""
+        self.raise_event(JobRequested(job_id=self.require_id, script_id=self.script_id))
+
+    def start(self, now: datetime, *, container_id: str) -> None:
+        if self.status != JobStatus.QUEUED:
+            raise IllegalTransition(f"job {self.id} is {self.status}; only a queued job can start")
+        self.status = JobStatus.RUNNING
+        self.started_at = now
+        self.container_id = container_id
+        self.raise_event(JobStarted(job_id=self.require_id, script_id=self.script_id))
+
+    def finish(
+        self, now: datetime, status: JobStatus, *, exit_code: int | None, error: str | None = None
+    ) -> None:
+        if not status.is_final:
+            raise ValueError(f"{status} is not a final status")
+        if self.status.is_final:
+            raise IllegalTransition(f"job {self.id} already ended as {self.status}")
+        self.status = status
+        self.finished_at = now
+        self.exit_code = exit_code
+        self.error = error
+        self.raise_event(
+            JobFinished(
+                job_id=self.require_id,
+                script_id=self.script_id,
+                status=status.value,
+                exit_code=exit_code,
+                duration_seconds=self.duration_seconds,
+            )
+        )
+
+    def request_cancel(self) -> None:
+        if self.status.is_final:
+            raise IllegalTransition(f"job {self.id} already ended as {self.status}")
+        if self.cancel_requested:
+            return
+        self.cancel_requested = True
+        self.raise_event(JobCancelRequested(job_id=self.require_id))

@@ -1,0 +1,351 @@
+"""The ports: what services need from the outside world, with their contracts.
+
+Adapters in ``scripter.adapters`` implement them for real (SQLAlchemy, RabbitMQ,
+Docker); ``tests/unit/fakes.py`` implements them in memory for unit tests. One
+contract test suite per port runs against every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+from scripter.domain.events import DomainEvent, WorkQueue
+from scripter.domain.images import Image
+from scripter.domain.jobs import Job, JobStatus
+from scripter.domain.schedules import Schedule, ScheduleFiring
+from scripter.domain.scripts import Script, ScriptRevision
+
+# --- persistence --------------------------------------------------------------------
+
+
+class ImageRepository(Protocol):
+    async def add(self, image: Image) -> Image:
+        """Insert a new image; sets ``id``. Raises ``Conflict(field='name')`` on a taken name."""
+        ...
+
+    async def get(self, image_id: int) -> Image:
+        """The image, or raises ``NotFound``."""
+        ...
+
+    async def get_by_name(self, name: str) -> Image | None: ...
+
+    async def list(self) -> list[Image]:
+        """All images, ordered by id."""
+        ...
+
+    async def update(self, image: Image) -> None:
+        """Save changes. Raises ``ConcurrentUpdate`` if the stored version moved on."""
+        ...
+
+    async def delete(self, image_id: int) -> None: ...
+
+    async def list_by_status(self, status: str) -> list[Image]: ...
+
+
+class ScriptRepository(Protocol):
+    async def add(self, script: Script) -> Script:
+        """Insert; sets ``id``. Raises ``Conflict(field='name')`` on a taken name."""
+        ...
+
+    async def get(self, script_id: int) -> Script:
+        """The script, or raises ``NotFound``."""
+        ...
+
+    async def list(self) -> list[Script]: ...
+
+    async def list_by_image(self, image_id: int) -> list[Script]: ...
+
+    async def update(self, script: Script) -> None:
+        """Save changes; raises ``ConcurrentUpdate`` on a stale version."""
+        ...
+
+    async def delete(self, script_id: int) -> None: ...
+
+    async def add_revision(self, revision: ScriptRevision) -> ScriptRevision:
+        """Insert a revision; (script_id, number) is unique (``Conflict`` otherwise)."""
+        ...
+
+    async def get_revision(self, script_id: int, number: int) -> ScriptRevision:
+        """The revision, or raises ``NotFound``."""
+        ...
+
+    async def list_revisions(self, script_id: int) -> list[ScriptRevision]:
+        """Newest first."""
+        ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> Job:
+        """Insert; sets ``id``."""
+        ...
+
+    async def get(self, job_id: int) -> Job:
+        """The job, or raises ``NotFound``."""
+        ...
+
+    async def update(self, job: Job) -> None:
+        """Save changes; raises ``ConcurrentUpdate`` on a stale version."""
+        ...
+
+    async def list(
+        self,
+        *,
+        script_id: int | None = None,
+        status: JobStatus | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        """Newest first; ``before_id`` is the cursor (ids below it)."""
+        ...
+
+    async def list_unfinished(self) -> list[Job]:
+        """Queued and running jobs, oldest first (for recovery after a restart)."""
+        ...
+
+
+class ScheduleRepository(Protocol):
+    async def add(self, schedule: Schedule) -> Schedule: ...
+
+    async def get(self, schedule_id: int) -> Schedule:
+        """The schedule, or raises ``NotFound``."""
+        ...
+
+    async def list_by_script(self, script_id: int) -> list[Schedule]: ...
+
+    async def update(self, schedule: Schedule) -> None:
+        """Save changes; raises ``ConcurrentUpdate`` on a stale version."""
+        ...
+
+    async def delete(self, schedule_id: int) -> None: ...
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Schedule]:
+        """Enabled schedules whose ``next_run_at`` is at or before ``now``, earliest first."""
+        ...
+
+    async def next_due_time(self) -> datetime | None:
+        """The earliest ``next_run_at`` of any enabled schedule."""
+        ...
+
+    async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
+        """Move ``schedule`` to its new ``next_run_at`` only if the stored value is still
+        ``seen_next_run_at`` (one conditional UPDATE). False: someone else claimed it."""
+        ...
+
+    async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
+        """Record a firing; (schedule_id, fire_time) is unique (``Conflict`` otherwise)."""
+        ...
+
+    async def list_firings(self, schedule_id: int, limit: int = 100) -> list[ScheduleFiring]:
+        """Newest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories.
+
+    On ``commit`` the events raised by every aggregate the repositories have seen,
+    and any passed to ``emit``, are written to the outbox in the same transaction;
+    the relay publishes them after commit. Leaving the block without ``commit``
+    rolls back and drops the events.
+    """
+
+    images: ImageRepository
+    scripts: ScriptRepository
+    jobs: JobRepository
+    schedules: ScheduleRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def emit(self, event: DomainEvent) -> None:
+        """Queue an event that belongs to no aggregate; written on commit."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(kw_only=True)
+class OutboxMessage:
+    id: int
+    event: DomainEvent
+
+
+class Outbox(Protocol):
+    """The events committed but not yet published, read by the relay."""
+
+    async def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Unpublished messages in commit order."""
+        ...
+
+    async def mark_published(self, message_ids: Sequence[int]) -> None: ...
+
+
+class Database(Protocol):
+    async def ping(self) -> None:
+        """Raises if the database cannot answer a trivial query."""
+        ...
+
+
+# --- messaging ----------------------------------------------------------------------
+
+EventHandler = Callable[[DomainEvent], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    """Carries domain events between processes, at least once.
+
+    Register consumers and listeners before ``start``.
+    """
+
+    def consume(self, queue: WorkQueue, handler: EventHandler) -> None:
+        """Competing consumers of a durable work queue: each message reaches one handler.
+        The message is acknowledged after the handler returns; if it raises, the
+        message is delivered again (so handlers must be idempotent). At most
+        ``concurrency`` handlers run at once per process."""
+        ...
+
+    def listen(self, handler: EventHandler) -> None:
+        """Every event published from now on, in this process (fan-out, not durable)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Stop consuming; waits for running handlers."""
+        ...
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Hand the event to the bus; durable once this returns. Raises if the broker is
+        unreachable (the outbox keeps the event and the relay retries)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises if the broker is unreachable."""
+        ...
+
+
+# --- containers ---------------------------------------------------------------------
+
+
+@dataclass(kw_only=True, frozen=True)
+class Mount:
+    source: Path
+    """The path on the Docker host (see ``data.host_directory``)."""
+    target: str
+    read_only: bool = True
+
+
+@dataclass(kw_only=True, frozen=True)
+class ContainerSpec:
+    image: str
+    command: Sequence[str]
+    name: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    mounts: Sequence[Mount] = ()
+    working_dir: str | None = None
+    network_mode: str = "none"
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    pids_limit: int | None = None
+    read_only_rootfs: bool = False
+    drop_all_capabilities: bool = True
+    no_new_privileges: bool = True
+    user: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class ContainerInfo:
+    id: str
+    status: str
+    """Docker's status word: created, running, exited, ..."""
+    labels: Mapping[str, str]
+    exit_code: int | None
+
+
+@dataclass(kw_only=True, frozen=True)
+class BuildResult:
+    image_id: str
+    tag: str
+
+
+class BuildFailed(Exception):
+    """The build ran but Dockerfile or context was wrong; ``message`` is the error line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WaitTimedOut(Exception):
+    """The container still runs after the wait's timeout."""
+
+
+class ContainerRuntime(Protocol):
+    """Docker behind a port. Every call is safe to make from the event loop."""
+
+    async def ping(self) -> None:
+        """Raises if the engine is unreachable."""
+        ...
+
+    async def build_image(
+        self,
+        context: Path,
+        tag: str,
+        on_line: Callable[[str], None],
+        *,
+        labels: Mapping[str, str] | None = None,
+        network_mode: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+    ) -> BuildResult:
+        """Build ``context`` (a folder with a Dockerfile), calling ``on_line`` with each
+        output line as it arrives. Raises ``BuildFailed`` with the error line."""
+        ...
+
+    async def remove_image(self, reference: str) -> None:
+        """Remove an image by id or tag; a missing image is not an error."""
+        ...
+
+    async def image_exists(self, reference: str) -> bool: ...
+
+    async def run(self, spec: ContainerSpec) -> str:
+        """Create and start a detached container; returns its id."""
+        ...
+
+    async def wait(self, container_id: str, timeout: float | None = None) -> int:
+        """The exit code once the container stops. Raises ``WaitTimedOut``."""
+        ...
+
+    async def stop(self, container_id: str, grace_seconds: float = 10) -> None:
+        """SIGTERM, then SIGKILL after the grace period. A stopped or missing
+        container is not an error."""
+        ...
+
+    async def kill(self, container_id: str) -> None:
+        """SIGKILL now; a stopped or missing container is not an error."""
+        ...
+
+    async def remove_container(self, container_id: str) -> None:
+        """Remove (forcefully); a missing container is not an error."""
+        ...
+
+    async def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """All containers (running or not) carrying every given label; a label with an
+        empty value matches any value."""
+        ...
