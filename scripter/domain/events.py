@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+
 import msgspec
 
 
@@ -117,7 +118,7 @@ AnyEvent = (
     | ScheduleSkipped
 )
 
-ALL_EVENT_TYPES: tuple[type[DomainEvent], ...] = AnyEvent.__args__  # type: ignore[attr-defined]
+ALL_EVENT_TYPES: tuple[type[DomainEvent], ...] = AnyEvent.__args__
 
 _decoder = msgspec.json.Decoder(AnyEvent)
 _encoder = msgspec.json.Encoder()

@@ -7,6 +7,7 @@ contract test suite per port runs against every adapter.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ class ImageRepository(Protocol):
 
     async def get_by_name(self, name: str) -> Image | None: ...
 
-    async def list(self) -> list[Image]:
+    async def list(self) -> builtins.list[Image]:
         """All images, ordered by id."""
         ...
 
@@ -44,7 +45,7 @@ class ImageRepository(Protocol):
 
     async def delete(self, image_id: int) -> None: ...
 
-    async def list_by_status(self, status: str) -> list[Image]: ...
+    async def list_by_status(self, status: str) -> builtins.list[Image]: ...
 
 
 class ScriptRepository(Protocol):
@@ -56,9 +57,9 @@ class ScriptRepository(Protocol):
         """The script, or raises ``NotFound``."""
         ...
 
-    async def list(self) -> list[Script]: ...
+    async def list(self) -> builtins.list[Script]: ...
 
-    async def list_by_image(self, image_id: int) -> list[Script]: ...
+    async def list_by_image(self, image_id: int) -> builtins.list[Script]: ...
 
     async def update(self, script: Script) -> None:
         """Save changes; raises ``ConcurrentUpdate`` on a stale version."""
@@ -74,7 +75,7 @@ class ScriptRepository(Protocol):
         """The revision, or raises ``NotFound``."""
         ...
 
-    async def list_revisions(self, script_id: int) -> list[ScriptRevision]:
+    async def list_revisions(self, script_id: int) -> builtins.list[ScriptRevision]:
         """Newest first."""
         ...
 
@@ -99,11 +100,11 @@ class JobRepository(Protocol):
         status: JobStatus | None = None,
         before_id: int | None = None,
         limit: int = 50,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Newest first; ``before_id`` is the cursor (ids below it)."""
         ...
 
-    async def list_unfinished(self) -> list[Job]:
+    async def list_unfinished(self) -> builtins.list[Job]:
         """Queued and running jobs, oldest first (for recovery after a restart)."""
         ...
 
@@ -115,7 +116,7 @@ class ScheduleRepository(Protocol):
         """The schedule, or raises ``NotFound``."""
         ...
 
-    async def list_by_script(self, script_id: int) -> list[Schedule]: ...
+    async def list_by_script(self, script_id: int) -> builtins.list[Schedule]: ...
 
     async def update(self, schedule: Schedule) -> None:
         """Save changes; raises ``ConcurrentUpdate`` on a stale version."""
@@ -123,7 +124,7 @@ class ScheduleRepository(Protocol):
 
     async def delete(self, schedule_id: int) -> None: ...
 
-    async def due(self, now: datetime, limit: int = 100) -> list[Schedule]:
+    async def due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
         """Enabled schedules whose ``next_run_at`` is at or before ``now``, earliest first."""
         ...
 
@@ -140,7 +141,9 @@ class ScheduleRepository(Protocol):
         """Record a firing; (schedule_id, fire_time) is unique (``Conflict`` otherwise)."""
         ...
 
-    async def list_firings(self, schedule_id: int, limit: int = 100) -> list[ScheduleFiring]:
+    async def list_firings(
+        self, schedule_id: int, limit: int = 100
+    ) -> builtins.list[ScheduleFiring]:
         """Newest first."""
         ...
 
@@ -189,7 +192,7 @@ class OutboxMessage:
 class Outbox(Protocol):
     """The events committed but not yet published, read by the relay."""
 
-    async def pending(self, limit: int = 100) -> list[OutboxMessage]:
+    async def pending(self, limit: int = 100) -> builtins.list[OutboxMessage]:
         """Unpublished messages in commit order."""
         ...
 
@@ -345,7 +348,7 @@ class ContainerRuntime(Protocol):
         """Remove (forcefully); a missing container is not an error."""
         ...
 
-    async def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+    async def list_containers(self, labels: Mapping[str, str]) -> builtins.list[ContainerInfo]:
         """All containers (running or not) carrying every given label; a label with an
         empty value matches any value."""
         ...

@@ -1,0 +1,3 @@
+from scripter.cli import main
+
+raise SystemExit(main())

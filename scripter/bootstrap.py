@@ -1,0 +1,135 @@
+"""The composition root: the only module that knows every adapter.
+
+``bootstrap(config)`` builds the adapters the configuration names and wires them to
+the services; tests pass their own adapters as keyword arguments. Nothing connects
+at import or construction time: ``Scripter.start`` does, for the roles asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from scripter.adapters.bus.memory import InProcessEventBus
+from scripter.adapters.bus.rabbit import RabbitEventBus
+from scripter.adapters.db.engine import SqlDatabase, create_engine
+from scripter.adapters.db.migrate import upgrade_to_head
+from scripter.adapters.db.unit_of_work import SqlOutbox, SqlUnitOfWork
+from scripter.adapters.docker_runtime import DockerRuntime
+from scripter.config import Config
+from scripter.domain.clock import Clock
+from scripter.domain.ports import ContainerRuntime, EventBus, Outbox, UnitOfWork
+from scripter.services.health import HealthReport, check_health
+from scripter.services.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class Role(enum.StrEnum):
+    API = "api"
+    WORKER = "worker"
+    SCHEDULER = "scheduler"
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(kw_only=True, eq=False)
+class Scripter:
+    """The wired application: adapters, services and their background tasks."""
+
+    config: Config
+    database: SqlDatabase
+    outbox: Outbox
+    bus: EventBus
+    runtime: ContainerRuntime
+    clock: Clock
+    relay: OutboxRelay
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _bus_started: bool = False
+
+    def unit_of_work(self) -> UnitOfWork:
+        return SqlUnitOfWork(self.database.session_factory, on_commit=self.relay.notify)
+
+    async def migrate(self) -> None:
+        # Alembic's async env calls asyncio.run(): give it a thread of its own.
+        await asyncio.to_thread(upgrade_to_head, self.config.database_url)
+
+    async def start(self, roles: set[Role], *, migrate: bool = False) -> None:
+        """Connect and start the background work of ``roles``. The broker may be
+        down: then its start is retried in the background and health says so."""
+        if migrate:
+            await self.migrate()
+        self._tasks.append(asyncio.create_task(self._start_bus(), name="bus-start"))
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        log.info("started: %s", ", ".join(sorted(roles)))
+
+    async def _start_bus(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.bus.start()
+            except Exception as exc:
+                log.warning("event bus unreachable (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+            else:
+                self._bus_started = True
+                self.relay.notify()
+                return
+
+    async def stop(self) -> None:
+        self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._bus_started:
+            await self.bus.stop()
+            self._bus_started = False
+        close_runtime = getattr(self.runtime, "close", None)
+        if close_runtime is not None:
+            await close_runtime()
+        await self.database.dispose()
+
+    async def health(self) -> HealthReport:
+        return await check_health(
+            {"db": self.database.ping, "broker": self.bus.ping, "docker": self.runtime.ping}
+        )
+
+
+def bootstrap(
+    config: Config,
+    *,
+    bus: EventBus | None = None,
+    runtime: ContainerRuntime | None = None,
+    clock: Clock | None = None,
+) -> Scripter:
+    database = SqlDatabase(create_engine(config.database_url))
+    outbox = SqlOutbox(database.session_factory)
+    if bus is None:
+        if config.broker.url:
+            bus = RabbitEventBus(
+                config.broker.url,
+                concurrency=config.worker.concurrency,
+                exchange=config.broker.exchange,
+            )
+        else:
+            bus = InProcessEventBus(concurrency=config.worker.concurrency)
+    return Scripter(
+        config=config,
+        database=database,
+        outbox=outbox,
+        bus=bus,
+        runtime=runtime or DockerRuntime(base_url=config.docker.host or None),
+        clock=clock or SystemClock(),
+        relay=OutboxRelay(outbox, bus),
+    )

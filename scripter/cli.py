@@ -1,0 +1,150 @@
+"""The command line: one codebase, several roles (see ARCHITECTURE.md section 2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from scripter import __version__
+from scripter.config import Config, ConfigError, load_config, prepare_data_directory
+
+EXIT_CONFIG = 2
+
+_DESCRIPTION = "Run Python scripts in Docker, now or on a cron schedule."
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scripter", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"scripter {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $SCRIPTER_CONFIG, else ./config.toml if present)",
+    )
+    network = argparse.ArgumentParser(add_help=False)
+    network.add_argument("--host", help="address to listen on (default: server.host)")
+    network.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "serve",
+        parents=[common, network],
+        help="API, UI, worker and scheduler in one process (migrates the database first)",
+        description="API, UI, worker and scheduler in one process. Migrates the database "
+        "to the latest schema first.",
+    )
+    commands.add_parser(
+        "api", parents=[common, network], help="the HTTP API and UI only (for scale-out)"
+    )
+    commands.add_parser("worker", parents=[common], help="build images and run jobs")
+    commands.add_parser("scheduler", parents=[common], help="fire cron schedules")
+    commands.add_parser(
+        "migrate", parents=[common], help="upgrade the database to the latest schema"
+    )
+    asyncapi = commands.add_parser(
+        "asyncapi", parents=[common], help="print the AsyncAPI document of the domain events"
+    )
+    asyncapi.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command in ("serve", "api", "worker", "migrate", "scheduler"):
+            prepare_data_directory(config)
+    except ConfigError as exc:
+        print(f"scripter: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=config.logging.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command: str = args.command
+    if command in ("serve", "api"):
+        return _serve_http(config, args, all_roles=command == "serve")
+    if command in ("worker", "scheduler"):
+        return _run_headless(config, command)
+    if command == "migrate":
+        return _migrate(config)
+    return _asyncapi(config, args.output)
+
+
+def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) -> int:
+    import uvicorn
+
+    from scripter.bootstrap import Role, bootstrap
+    from scripter.http.app import create_app
+
+    roles = {Role.API, Role.WORKER, Role.SCHEDULER} if all_roles else {Role.API}
+    app = create_app(bootstrap(config), roles=roles, migrate=all_roles)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=args.host or config.server.host,
+            port=args.port or config.server.port,
+            log_level=config.logging.level.lower(),
+            # Open SSE streams must not hold shutdown hostage (PITFALLS.md).
+            timeout_graceful_shutdown=5,
+            lifespan="on",
+        )
+    )
+    server.run()
+    # uvicorn reports a failed start-up (port taken, lifespan error) through .started.
+    return 0 if server.started else 1
+
+
+def _run_headless(config: Config, role_name: str) -> int:
+    from scripter.bootstrap import Role, bootstrap
+
+    async def run() -> None:
+        scripter = bootstrap(config)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await scripter.start({Role(role_name)})
+        try:
+            await stop.wait()
+        finally:
+            logging.getLogger("scripter").info("%s stopping", role_name)
+            await scripter.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def _migrate(config: Config) -> int:
+    from scripter.adapters.db.migrate import upgrade_to_head
+
+    upgrade_to_head(config.database_url)
+    print(f"database is at the latest schema: {_redact(config.database_url)}")
+    return 0
+
+
+def _asyncapi(config: Config, output: str | None) -> int:
+    from scripter.adapters.bus.asyncapi import asyncapi_document
+
+    text = json.dumps(asyncapi_document(config.broker.url or None), indent=2)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL before printing it."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split(":", 1)[0]
+        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    return f"{scheme}{sep}{rest}"

@@ -1,0 +1,247 @@
+"""Configuration: typed msgspec structs read from TOML, overridden by environment.
+
+Where the file comes from, first match wins: ``--config PATH``, ``$SCRIPTER_CONFIG``,
+``./config.toml``; none at all is fine (the defaults serve one machine).
+
+Every key can be overridden by an environment variable named
+``SCRIPTER_<SECTION>_<KEY>`` in upper case, e.g. ``SCRIPTER_SERVER_PORT=9000`` or
+``SCRIPTER_DOCKER_BUILD_NETWORK=host``. Section names contain no underscore, so the
+first underscore after the section ends it. List values are comma-separated.
+An unknown ``SCRIPTER_*`` variable is an error, like an unknown key in the file:
+a typo should not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+ENV_PREFIX = "SCRIPTER_"
+CONFIG_ENV = "SCRIPTER_CONFIG"
+DEFAULT_FILE = Path("config.toml")
+
+
+class ConfigError(Exception):
+    """A bad configuration value; the message names the key and the problem."""
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ui_directory: str = ""
+    """Folder of the built UI; empty means ``ui/dist`` beside the package."""
+
+
+class DataConfig(_Section):
+    directory: str = "./data"
+    host_directory: str = ""
+    """The data directory's path on the Docker host, when Scripter itself runs in a
+    container (bind mounts of job containers are resolved by the host's engine).
+    Empty means the same as ``directory``."""
+
+
+class DatabaseConfig(_Section):
+    url: str = ""
+    """SQLAlchemy async URL. Empty means SQLite at ``<data.directory>/scripter.db``.
+    MariaDB/MySQL: ``mysql+asyncmy://user:password@host:3306/scripter?charset=utf8mb4``."""
+
+
+class BrokerConfig(_Section):
+    url: str = ""
+    """RabbitMQ URL (``amqp://user:password@host:5672/``). Empty means the in-process
+    bus, which only works when api, worker and scheduler share one process (serve)."""
+    exchange: str = "scripter.events"
+
+
+class DockerConfig(_Section):
+    host: str = ""
+    """Docker engine URL; empty means ``$DOCKER_HOST`` or the default socket."""
+    build_network: str = ""
+    """Network mode of image builds (empty: Docker's default)."""
+    job_network: str = "none"
+    """Default network mode of job containers (a script may override it)."""
+    extra_ca_certificates: list[str] = msgspec.field(default_factory=list)
+    """PEM files added to every image build, for TLS-intercepting proxies."""
+
+
+class WorkerConfig(_Section):
+    concurrency: int = 4
+    """Builds and jobs run at once by one worker (also the broker prefetch)."""
+
+
+class ImagesConfig(_Section):
+    default_base_image: str = "python:3.12-slim"
+    max_file_bytes: int = 5 * 1024 * 1024
+
+
+class SchedulerConfig(_Section):
+    timezone: str = "UTC"
+    """Timezone of schedules that name none."""
+
+
+class LoggingConfig(_Section):
+    level: str = "INFO"
+
+
+class Config(_Section):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    data: DataConfig = msgspec.field(default_factory=DataConfig)
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
+    docker: DockerConfig = msgspec.field(default_factory=DockerConfig)
+    worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    images: ImagesConfig = msgspec.field(default_factory=ImagesConfig)
+    scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+
+    @property
+    def data_directory(self) -> Path:
+        return Path(self.data.directory).resolve()
+
+    @property
+    def host_data_directory(self) -> Path:
+        return Path(self.data.host_directory or self.data.directory).resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_directory / 'scripter.db'}"
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    name: info.type
+    for name, info in zip(Config.__struct_fields__, msgspec.structs.fields(Config), strict=True)
+}
+_LOCATION = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """The file to read, or None when there is none (defaults apply)."""
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
+
+
+def load_config(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, override and validate; raises ``ConfigError`` naming the key at fault."""
+    env = os.environ if env is None else env
+    path = find_config_file(explicit, env)
+    raw: dict[str, Any] = {}
+    source = "the defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    from_env = _apply_env(raw, env)
+    try:
+        config = msgspec.convert(raw, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(exc, source, from_env)) from None
+    _check_values(config)
+    return config
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Merge ``SCRIPTER_*`` variables into ``raw``; returns key path -> variable name."""
+    applied: dict[str, str] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section, _, key = rest.partition("_")
+        section_type = _SECTIONS.get(section)
+        if section_type is None or key not in section_type.__struct_fields__:
+            raise ConfigError(
+                f"{name}: unknown setting (expected SCRIPTER_<SECTION>_<KEY>, "
+                f"sections: {', '.join(_SECTIONS)})"
+            )
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{section}: expected a table")
+        field_type = msgspec.structs.fields(section_type)[section_type.__struct_fields__.index(key)]
+        if field_type.type == list[str]:
+            target[key] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            target[key] = value
+        applied[f"{section}.{key}"] = name
+    return applied
+
+
+def _describe(exc: msgspec.ValidationError, source: str, from_env: dict[str, str]) -> str:
+    message = str(exc)
+    match = _LOCATION.search(message)
+    if match:
+        key = match.group("path")
+        problem = message[: match.start()]
+        unknown = re.fullmatch(r"Object contains unknown field `(?P<f>[^`]+)`", problem)
+        if unknown:
+            key = f"{key}.{unknown.group('f')}" if key else unknown.group("f")
+            problem = "unknown key"
+        origin = f"from {from_env[key]}" if key in from_env else f"in {source}"
+        return f"{key}: {problem} ({origin})"
+    unknown = re.fullmatch(r"Object contains unknown field `(?P<f>[^`]+)`", message)
+    if unknown:
+        return f"{unknown.group('f')}: unknown section (in {source})"
+    return f"{message} (in {source})"
+
+
+def _check_values(config: Config) -> None:
+    if not 0 < config.server.port < 65536:
+        raise ConfigError(f"server.port: {config.server.port} is not a TCP port (1-65535)")
+    if config.worker.concurrency < 1:
+        raise ConfigError("worker.concurrency: must be at least 1")
+    if config.images.max_file_bytes < 1:
+        raise ConfigError("images.max_file_bytes: must be at least 1")
+    url = config.database.url
+    if url and not url.startswith(
+        ("sqlite+aiosqlite://", "mysql+asyncmy://", "mariadb+asyncmy://")
+    ):
+        raise ConfigError(
+            "database.url: must start with sqlite+aiosqlite:// or mysql+asyncmy:// "
+            f"(got {url.split('://')[0]}://...)"
+        )
+    if config.broker.url and not config.broker.url.startswith(("amqp://", "amqps://")):
+        raise ConfigError("broker.url: must start with amqp:// or amqps://")
+    if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("logging.level: must be DEBUG, INFO, WARNING or ERROR")
+    try:
+        ZoneInfo(config.scheduler.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"scheduler.timezone: {config.scheduler.timezone!r} is not an IANA timezone"
+        ) from None
+    for index, pem in enumerate(config.docker.extra_ca_certificates):
+        if not Path(pem).is_file():
+            raise ConfigError(f"docker.extra_ca_certificates[{index}]: {pem} is not a file")
+
+
+def prepare_data_directory(config: Config) -> Path:
+    """Create the data folders; raises ``ConfigError`` when the path is unusable."""
+    root = config.data_directory
+    try:
+        for sub in ("images", "scripts"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"data.directory: {root} is not usable: {exc.strerror}") from None
+    return root

@@ -1,0 +1,28 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vitest/config';
+
+// The API server `python -m scripter serve` listens here by default.
+const apiServer = 'http://127.0.0.1:8000';
+
+export default defineConfig({
+  plugins: [react()],
+  // `@/…` imports, declared once in tsconfig.json's `paths`.
+  resolve: { tsconfigPaths: true },
+  // The server mounts the built UI at `/`, so root-absolute asset paths are right.
+  base: '/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+  },
+  server: {
+    proxy: {
+      '/api': apiServer,
+      '/healthz': apiServer,
+      '/schema': apiServer,
+    },
+  },
+  test: {
+    environment: 'node',
+    include: ['src/**/__tests__/**/*.test.{ts,tsx}'],
+  },
+});
