@@ -7,11 +7,14 @@ contract test suite per port runs against every adapter.
 
 from __future__ import annotations
 
+# Repositories have a method named ``list``; inside their class bodies the builtin
+# must be spelled ``builtins.list``.
 import builtins
+import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -351,4 +354,63 @@ class ContainerRuntime(Protocol):
     async def list_containers(self, labels: Mapping[str, str]) -> builtins.list[ContainerInfo]:
         """All containers (running or not) carrying every given label; a label with an
         empty value matches any value."""
+        ...
+
+
+# --- files --------------------------------------------------------------------------
+
+
+class SourceArea(enum.StrEnum):
+    """The two kinds of owners of a ``src/`` folder in the data directory."""
+
+    IMAGES = "images"
+    SCRIPTS = "scripts"
+
+
+@dataclass(kw_only=True, frozen=True)
+class FileInfo:
+    path: str
+    size: int
+    modified_at: datetime
+
+
+class FileStore(Protocol):
+    """Sources and logs in the data directory (layout in ARCHITECTURE.md section 4).
+
+    Paths given to it have passed ``validate_relative_path``; the store itself
+    refuses any that would pass through a symlink (``InvalidInput``).
+    """
+
+    def source_dir(self, area: SourceArea, owner_id: int) -> Path:
+        """``<data>/<area>/<id>/src``: the build context of an image, a script's files."""
+        ...
+
+    def build_log(self, image_id: int) -> Path:
+        """``<data>/images/<id>/build.log``."""
+        ...
+
+    async def list_files(self, area: SourceArea, owner_id: int) -> builtins.list[FileInfo]:
+        """Every regular file under ``src/``, sorted by path; empty if there is none."""
+        ...
+
+    async def read_file(self, area: SourceArea, owner_id: int, path: PurePosixPath) -> bytes:
+        """The content, or ``NotFound``."""
+        ...
+
+    async def write_file(
+        self, area: SourceArea, owner_id: int, path: PurePosixPath, content: bytes
+    ) -> None:
+        """Create or replace atomically (readers see the old or the new content)."""
+        ...
+
+    async def delete_file(self, area: SourceArea, owner_id: int, path: PurePosixPath) -> None:
+        """Remove, or ``NotFound``; folders left empty are removed too."""
+        ...
+
+    async def delete_owner(self, area: SourceArea, owner_id: int) -> None:
+        """Remove ``<area>/<id>/`` with everything in it; a missing folder is fine."""
+        ...
+
+    async def read_range(self, path: Path, offset: int = 0, limit: int | None = None) -> bytes:
+        """Bytes of a log from ``offset``; empty past the end or if the file is missing."""
         ...

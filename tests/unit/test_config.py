@@ -65,13 +65,21 @@ def test_environment_overrides_every_kind_of_value(tmp_path: Path):
         ("[server]\nprot = 80\n", {}, "server.prot: unknown key"),
         ("[nonsense]\na = 1\n", {}, "nonsense: unknown section"),
         ("[server\n", {}, "is not valid TOML"),
-        ("", {"SCRIPTER_SERVER_PORT": "x"}, "server.port: Expected `int`, got `str` (from SCRIPTER_SERVER_PORT)"),
+        (
+            "",
+            {"SCRIPTER_SERVER_PORT": "x"},
+            "server.port: Expected `int`, got `str` (from SCRIPTER_SERVER_PORT)",
+        ),
         ("", {"SCRIPTER_SERVER_PROT": "1"}, "SCRIPTER_SERVER_PROT: unknown setting"),
         ("", {"SCRIPTER_SERVER_PORT": "70000"}, "server.port: 70000 is not a TCP port"),
         ('[database]\nurl = "postgres://x"\n', {}, "database.url: must start with"),
         ('[broker]\nurl = "http://x"\n', {}, "broker.url: must start with amqp://"),
         ('[scheduler]\ntimezone = "Mars/Olympus"\n', {}, "scheduler.timezone: 'Mars/Olympus'"),
-        ('[docker]\nextra_ca_certificates = ["/nope.pem"]\n', {}, "docker.extra_ca_certificates[0]"),
+        (
+            '[docker]\nextra_ca_certificates = ["/nope.pem"]\n',
+            {},
+            "docker.extra_ca_certificates[0]",
+        ),
         ("[worker]\nconcurrency = 0\n", {}, "worker.concurrency: must be at least 1"),
     ],
 )

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, repositories, unit of work, outbox, migrations."""

@@ -2,25 +2,16 @@ import type { ReactNode } from 'react';
 
 export type BadgeTone = 'success' | 'danger' | 'neutral';
 
-const glyphs: Record<BadgeTone, string> = {
-  success: '●',
-  danger: '▲',
-  neutral: '○',
-};
-
 type BadgeProps = {
   tone: BadgeTone;
   children: ReactNode;
 };
 
-/** A coloured pill. The text carries the meaning; colour and glyph only repeat it. */
+/**
+ * A coloured pill. The text carries the meaning; colour and the marker drawn
+ * in CSS (a dot, a diamond for danger, a ring for neutral) only repeat it, so
+ * the element's text stays exactly what was passed in.
+ */
 export function Badge({ tone, children }: BadgeProps) {
-  return (
-    <span className={`badge badge--${tone}`}>
-      <span className="badge__glyph" aria-hidden="true">
-        {glyphs[tone]}
-      </span>
-      {children}
-    </span>
-  );
+  return <span className={`badge badge--${tone}`}>{children}</span>;
 }

@@ -25,8 +25,8 @@ describe('HealthStatusView', () => {
         }}
       />,
     );
-    expect(textOf(html, 'check-db')).toBe('●db: ok');
-    expect(textOf(html, 'check-broker')).toBe('▲broker: errorconnection refused');
+    expect(textOf(html, 'check-db')).toBe('db: ok');
+    expect(textOf(html, 'check-broker')).toBe('broker: errorconnection refused');
     expect(textOf(html, 'check-docker')).toContain('docker: ok');
     expect(html).toContain('Not healthy: broker');
     expect(html).not.toContain('health-error');

@@ -1,0 +1,1 @@
+"""Alembic revisions (Alembic skips this file); a package so setuptools ships them."""

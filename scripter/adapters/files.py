@@ -1,0 +1,132 @@
+"""The data directory on the local file system (ARCHITECTURE.md section 4).
+
+Blocking file calls run in a worker thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import stat
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from scripter.domain.errors import InvalidInput, NotFound
+from scripter.domain.ports import FileInfo, SourceArea
+
+
+class LocalFileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def owner_dir(self, area: SourceArea, owner_id: int) -> Path:
+        return self.root / area.value / str(owner_id)
+
+    def source_dir(self, area: SourceArea, owner_id: int) -> Path:
+        return self.owner_dir(area, owner_id) / "src"
+
+    def build_log(self, image_id: int) -> Path:
+        return self.owner_dir(SourceArea.IMAGES, image_id) / "build.log"
+
+    async def list_files(self, area: SourceArea, owner_id: int) -> list[FileInfo]:
+        return await asyncio.to_thread(self._list, self.source_dir(area, owner_id))
+
+    async def read_file(self, area: SourceArea, owner_id: int, path: PurePosixPath) -> bytes:
+        return await asyncio.to_thread(self._read, self.source_dir(area, owner_id), path)
+
+    async def write_file(
+        self, area: SourceArea, owner_id: int, path: PurePosixPath, content: bytes
+    ) -> None:
+        await asyncio.to_thread(self._write, self.source_dir(area, owner_id), path, content)
+
+    async def delete_file(self, area: SourceArea, owner_id: int, path: PurePosixPath) -> None:
+        await asyncio.to_thread(self._delete, self.source_dir(area, owner_id), path)
+
+    async def delete_owner(self, area: SourceArea, owner_id: int) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.owner_dir(area, owner_id), True)
+
+    async def read_range(self, path: Path, offset: int = 0, limit: int | None = None) -> bytes:
+        return await asyncio.to_thread(_read_range, path, offset, limit)
+
+    # --- blocking parts, run in a thread ---------------------------------------------
+
+    @staticmethod
+    def _list(src: Path) -> list[FileInfo]:
+        found: list[FileInfo] = []
+        if not src.is_dir():
+            return found
+        for dirpath, dirnames, filenames in os.walk(src):
+            # Never follow or report symlinks: only regular files are sources.
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            for name in filenames:
+                full = Path(dirpath, name)
+                info = full.lstat()
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                found.append(
+                    FileInfo(
+                        path=full.relative_to(src).as_posix(),
+                        size=info.st_size,
+                        modified_at=datetime.fromtimestamp(info.st_mtime, UTC),
+                    )
+                )
+        return sorted(found, key=lambda f: f.path)
+
+    @staticmethod
+    def _resolve(src: Path, path: PurePosixPath) -> Path:
+        """``src/path``, refusing any existing part of it that is a symlink."""
+        current = src
+        for part in path.parts:
+            current = current / part
+            if current.is_symlink():
+                raise InvalidInput(f"{path} passes through a symbolic link", field="path")
+        return current
+
+    @classmethod
+    def _read(cls, src: Path, path: PurePosixPath) -> bytes:
+        full = cls._resolve(src, path)
+        if not full.is_file():
+            raise NotFound(f"file {path} not found")
+        return full.read_bytes()
+
+    @classmethod
+    def _write(cls, src: Path, path: PurePosixPath, content: bytes) -> None:
+        full = cls._resolve(src, path)
+        for parent in reversed(full.relative_to(src).parents):
+            folder = src / parent
+            if folder.exists() and not folder.is_dir():
+                raise InvalidInput(f"{parent} is a file, not a folder", field="path")
+        if full.is_dir():
+            raise InvalidInput(f"{path} is a folder", field="path")
+        full.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target, then rename over it: readers never see half a file.
+        fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.replace(tmp, full)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def _delete(cls, src: Path, path: PurePosixPath) -> None:
+        full = cls._resolve(src, path)
+        if not full.is_file():
+            raise NotFound(f"file {path} not found")
+        full.unlink()
+        folder = full.parent
+        while folder != src and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
+def _read_range(path: Path, offset: int, limit: int | None) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(-1 if limit is None else limit)
+    except FileNotFoundError:
+        return b""
