@@ -115,6 +115,8 @@ async def test_build_streams_lines_and_image_can_be_removed(
         f"FROM {TEST_BASE_IMAGE}\n"
         "RUN echo hello-from-build\n"
         "COPY payload.txt /payload.txt\n"
+        "ARG WHO\n"
+        'RUN echo "arg=$WHO"\n'
         "RUN echo first && sleep 2 && echo second\n"
     )
     events: list[tuple[str, str]] = []
@@ -136,7 +138,12 @@ async def test_build_streams_lines_and_image_can_be_removed(
 
     watcher = asyncio.create_task(watch_for_first())
     result = await runtime.build_image(
-        tmp_path, tag, on_line, labels={TEST_LABEL: made.value}, network_mode="host"
+        tmp_path,
+        tag,
+        on_line,
+        labels={TEST_LABEL: made.value},
+        network_mode="host",
+        build_args={"WHO": "passed-in"},
     )
     events.append(("returned", ""))
     made.images.append(result.image_id)
@@ -144,6 +151,7 @@ async def test_build_streams_lines_and_image_can_be_removed(
 
     names = [e[0] if e[0] != "line" else e[1] for e in events]
     assert "hello-from-build" in names
+    assert "arg=passed-in" in names
     hello, first, second = (names.index(n) for n in ("hello-from-build", "first", "second"))
     seen, returned = names.index("seen-first-while-building"), names.index("returned")
     assert hello < first < seen < second < returned
@@ -197,6 +205,18 @@ async def test_context_without_dockerfile_raises_build_failed(
     with pytest.raises(BuildFailed) as failed:
         await build(runtime, made, tmp_path)
     assert "Dockerfile" in failed.value.message
+
+
+async def test_dockerfile_the_engine_refuses_raises_build_failed(
+    runtime: DockerRuntime, made: Made, tmp_path: Path
+) -> None:
+    # A parse error is an HTTP 400 from the engine, not an error in the build stream.
+    (tmp_path / "Dockerfile").write_text(f"FROMM {TEST_BASE_IMAGE}\n")
+    lines: list[str] = []
+    with pytest.raises(BuildFailed) as failed:
+        await build(runtime, made, tmp_path, lines)
+    assert "unknown instruction: FROMM" in failed.value.message
+    assert failed.value.message in lines
 
 
 # --- containers -----------------------------------------------------------------------

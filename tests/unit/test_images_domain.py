@@ -21,7 +21,7 @@ def test_build_lifecycle_raises_events_in_order():
     img.start_build(T0 + timedelta(seconds=1))
     img.finish_build(T0 + timedelta(seconds=5), docker_image_id="sha256:abc", tag="t:7")
     assert img.status == ImageStatus.BUILT
-    assert [type(e) for e in img.events][0] is ImageBuildRequested
+    assert isinstance(img.events[0], ImageBuildRequested)
     assert isinstance(img.events[-1], ImageBuilt)
     assert img.events[-1].docker_image_id == "sha256:abc"
 

@@ -1,0 +1,157 @@
+"""End-to-end plumbing: a real ``scripter serve`` process and a headless Chromium.
+
+The server runs as a user would start it (``python -m scripter serve``) with a
+fresh data directory, so it uses SQLite, the in-process bus and whatever Docker
+engine the machine has; ``/healthz`` answers 503 when Docker is down, which is
+still an answer. Teardown stops it with SIGINT, like Ctrl-C, and checks that it
+shut down cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import require_service
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+UI_DIST = REPO_ROOT / "ui" / "dist"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthz_answers(base_url: str) -> bool:
+    """True once the server answers /healthz at all: 200, or 503 when a check fails."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def scripter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of a ``scripter serve`` process."""
+    workdir = tmp_path_factory.mktemp("scripter-server")
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+
+    env = dict(os.environ)
+    env["SCRIPTER_DATA_DIRECTORY"] = str(data_dir)
+    env.setdefault("SCRIPTER_SERVER_UI_DIRECTORY", str(UI_DIST))
+    # Run from the temp dir, so a developer's ./config.toml is not picked up,
+    # with the checkout first on the import path.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "scripter", "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,  # a Ctrl-C at the terminal reaches pytest, not the server
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthz_answers(base_url):
+            if process.poll() is not None:
+                pytest.fail(
+                    f"scripter serve exited with {process.returncode} before answering "
+                    f"/healthz; stderr:\n{_tail(stderr_path)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"scripter serve did not answer /healthz within {STARTUP_TIMEOUT:.0f} s; "
+                    f"stderr:\n{_tail(stderr_path)}"
+                )
+            time.sleep(0.2)
+
+        yield base_url
+
+        process.send_signal(signal.SIGINT)
+        try:
+            returncode = process.wait(timeout=SHUTDOWN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(
+                f"scripter serve did not stop within {SHUTDOWN_TIMEOUT:.0f} s of SIGINT; "
+                f"stderr:\n{_tail(stderr_path)}"
+            )
+        stderr_text = stderr_path.read_text(errors="replace")
+        assert returncode == 0, (
+            f"scripter serve exited with {returncode} after SIGINT; stderr:\n{_tail(stderr_path)}"
+        )
+        assert "Traceback" not in stderr_text, f"scripter serve printed a traceback:\n{stderr_text}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the session; each test gets its own context."""
+    require_service("Chromium", CHROMIUM.exists(), f"install it: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[Page]:
+    """A page in a fresh browser context (no shared cookies or storage), 1280x800."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
