@@ -12,10 +12,11 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
+# grep exits 2 when a glob matches no file: the "|| true" keep pipefail quiet.
 mirror="$(
-  { grep -rhs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}';
-    grep -rhs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'; } \
-  | grep -v -- '-security' | grep -i debian | head -1
+  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" {print $2}' || true;
+    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$1 == "deb" {print $2}' || true; } \
+  | { grep -v -- '-security' || true; } | { grep -i debian || true; } | head -1
 )"
 if [ -z "$mirror" ]; then
   echo "no Debian mirror found in the apt sources" >&2

@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -50,6 +51,17 @@ class LocalFileStore:
     async def read_range(self, path: Path, offset: int = 0, limit: int | None = None) -> bytes:
         return await asyncio.to_thread(_read_range, path, offset, limit)
 
+    async def stage_copy(
+        self, area: SourceArea, owner_id: int, overrides: Mapping[str, bytes]
+    ) -> Path:
+        return await asyncio.to_thread(self._stage, self.source_dir(area, owner_id), overrides)
+
+    async def discard_stage(self, staged: Path) -> None:
+        await asyncio.to_thread(shutil.rmtree, staged, True)
+
+    async def open_log(self, path: Path, *, truncate: bool) -> FileLogSink:
+        return await asyncio.to_thread(FileLogSink, path, truncate)
+
     # --- blocking parts, run in a thread ---------------------------------------------
 
     @staticmethod
@@ -73,6 +85,20 @@ class LocalFileStore:
                     )
                 )
         return sorted(found, key=lambda f: f.path)
+
+    def _stage(self, src: Path, overrides: Mapping[str, bytes]) -> Path:
+        staging_root = self.root / ".staging"
+        staging_root.mkdir(exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=staging_root))
+        if src.is_dir():
+            # symlinks=True copies links as links; sources never contain any that
+            # the store made, and docker refuses links leaving the context.
+            shutil.copytree(src, staged, symlinks=True, dirs_exist_ok=True)
+        for name, content in overrides.items():
+            target = staged / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return staged
 
     @staticmethod
     def _resolve(src: Path, path: PurePosixPath) -> Path:
@@ -121,6 +147,22 @@ class LocalFileStore:
         while folder != src and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
+
+
+class FileLogSink:
+    """Appends to a log file. Writes are small and land in the page cache, so they are
+    made directly (no thread hop per line); nothing is buffered in the process, so a
+    tailer sees each line as soon as it is written."""
+
+    def __init__(self, path: Path, truncate: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("wb" if truncate else "ab", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        self._handle.write(data)
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _read_range(path: Path, offset: int, limit: int | None) -> bytes:

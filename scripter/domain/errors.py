@@ -30,3 +30,7 @@ class IllegalTransition(Conflict):
 
 class ConcurrentUpdate(Conflict):
     """Someone else changed the record between our read and our write."""
+
+
+class PayloadTooLarge(DomainError):
+    """An upload is over the configured size limit (HTTP 413)."""

@@ -113,3 +113,51 @@ class Image(Aggregate):
     def _require_building(self) -> None:
         if self.status != ImageStatus.BUILDING:
             raise IllegalTransition(f"image {self.name!r} is {self.status}, not building")
+
+
+DOCKERFILE = "Dockerfile"
+REQUIREMENTS = "requirements.txt"
+
+DEFAULT_DOCKERFILE = """\
+FROM {base_image}
+
+# A virtual environment keeps pip away from the system's Python (PEP 668).
+ENV VIRTUAL_ENV=/opt/venv \\
+    PATH=/opt/venv/bin:$PATH \\
+    PYTHONUNBUFFERED=1 \\
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python3 -m venv /opt/venv
+
+COPY requirements.txt /opt/requirements.txt
+RUN pip install --no-cache-dir -r /opt/requirements.txt
+"""
+
+
+def default_dockerfile(base_image: str) -> str:
+    """The template offered when a new image names no Dockerfile."""
+    return DEFAULT_DOCKERFILE.format(base_image=base_image)
+
+
+EXTRA_CA_FILE = ".scripter-extra-ca.pem"
+EXTRA_CA_TARGET = "/etc/scripter/extra-ca.pem"
+_FROM_LINE = re.compile(r"^\s*FROM\s", re.IGNORECASE)
+
+
+def with_extra_ca_certificates(dockerfile: str) -> str:
+    """The Dockerfile with the extra CA bundle installed after every ``FROM``.
+
+    Behind a TLS-intercepting proxy pip, requests and OpenSSL must trust the proxy's
+    CA. The bundle is copied from the build context (``EXTRA_CA_FILE``) and named by
+    the variables each of them reads. The user's file is never changed: this text
+    is written into a staged copy of the build context.
+    """
+    lines: list[str] = []
+    for line in dockerfile.splitlines():
+        lines.append(line)
+        if _FROM_LINE.match(line):
+            lines.append(f"COPY {EXTRA_CA_FILE} {EXTRA_CA_TARGET}")
+            lines.append(
+                f"ENV PIP_CERT={EXTRA_CA_TARGET} REQUESTS_CA_BUNDLE={EXTRA_CA_TARGET} "
+                f"SSL_CERT_FILE={EXTRA_CA_TARGET}"
+            )
+    return "\n".join(lines) + "\n"

@@ -414,3 +414,24 @@ class FileStore(Protocol):
     async def read_range(self, path: Path, offset: int = 0, limit: int | None = None) -> bytes:
         """Bytes of a log from ``offset``; empty past the end or if the file is missing."""
         ...
+
+    async def stage_copy(
+        self, area: SourceArea, owner_id: int, overrides: Mapping[str, bytes]
+    ) -> Path:
+        """A private copy of ``src/`` with ``overrides`` written over it (e.g. a build
+        context with extra files); remove it with ``discard_stage``."""
+        ...
+
+    async def discard_stage(self, staged: Path) -> None: ...
+
+    async def open_log(self, path: Path, *, truncate: bool) -> LogSink:
+        """A sink appending to ``path`` (created, with its folder, if missing)."""
+        ...
+
+
+class LogSink(Protocol):
+    def write(self, data: bytes) -> None:
+        """Append; cheap enough to call from the event loop for each line."""
+        ...
+
+    def close(self) -> None: ...

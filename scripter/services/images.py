@@ -1,0 +1,331 @@
+"""Image use cases: define, edit, build, destroy, delete; and the build handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from scripter.domain.clock import Clock
+from scripter.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from scripter.domain.events import DomainEvent, ImageBuildRequested
+from scripter.domain.images import (
+    DOCKERFILE,
+    EXTRA_CA_FILE,
+    REQUIREMENTS,
+    Image,
+    ImageStatus,
+    default_dockerfile,
+    validate_image_name,
+    with_extra_ca_certificates,
+)
+from scripter.domain.paths import validate_relative_path
+from scripter.domain.ports import (
+    BuildFailed,
+    ContainerRuntime,
+    FileInfo,
+    FileStore,
+    SourceArea,
+    UnitOfWorkFactory,
+)
+
+log = logging.getLogger(__name__)
+
+IMAGES = SourceArea.IMAGES
+MAX_DESCRIPTION = 2000
+IMAGE_LABEL = "scripter.image_id"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ImageSettings:
+    default_base_image: str = "python:3.12-slim"
+    max_file_bytes: int = 5 * 1024 * 1024
+    build_network: str | None = None
+    extra_ca_pem: bytes | None = None
+    """The extra CA certificates, concatenated; None when there are none."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class ImageDetail:
+    image: Image
+    files: list[FileInfo]
+
+
+class ImageService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        files: FileStore,
+        runtime: ContainerRuntime,
+        clock: Clock,
+        settings: ImageSettings,
+    ) -> None:
+        self._uow = uow
+        self._files = files
+        self._runtime = runtime
+        self._clock = clock
+        self._settings = settings
+
+    # --- reading ------------------------------------------------------------------
+
+    async def get(self, image_id: int) -> ImageDetail:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+        return ImageDetail(image=image, files=await self._files.list_files(IMAGES, image_id))
+
+    async def read_file(self, image_id: int, path: str) -> bytes:
+        async with self._uow() as uow:
+            await uow.images.get(image_id)
+        return await self._files.read_file(IMAGES, image_id, validate_relative_path(path))
+
+    async def read_build_log(
+        self, image_id: int, offset: int = 0, limit: int | None = None
+    ) -> bytes:
+        if offset < 0:
+            raise InvalidInput("offset must be 0 or more", field="offset")
+        async with self._uow() as uow:
+            await uow.images.get(image_id)
+        return await self._files.read_range(self._files.build_log(image_id), offset, limit)
+
+    # --- defining and editing -----------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        name: str,
+        description: str = "",
+        dockerfile: str | None = None,
+        requirements: str = "",
+        files: Mapping[str, bytes] | None = None,
+    ) -> ImageDetail:
+        validate_image_name(name)
+        _check_description(description)
+        sources = {
+            DOCKERFILE: (
+                dockerfile or default_dockerfile(self._settings.default_base_image)
+            ).encode(),
+            REQUIREMENTS: requirements.encode(),
+        }
+        for raw_path, content in (files or {}).items():
+            path = str(validate_relative_path(raw_path, field=f"files.{raw_path}"))
+            if path in sources:
+                raise InvalidInput(f"{path} is given twice", field=f"files.{raw_path}")
+            sources[path] = content
+        for path, content in sources.items():
+            self._check_size(content, field="dockerfile" if path == DOCKERFILE else f"files.{path}")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if await uow.images.get_by_name(name) is not None:
+                raise Conflict(f"an image named {name!r} already exists", field="name")
+            image = await uow.images.add(
+                Image(name=name, description=description, created_at=now, updated_at=now)
+            )
+            # Files first, commit last: if writing fails nothing is committed, and if the
+            # commit fails the folder is removed again.
+            try:
+                for path, content in sources.items():
+                    await self._files.write_file(
+                        IMAGES, image.require_id, PurePosixPath(path), content
+                    )
+                await uow.commit()
+            except BaseException:
+                await self._files.delete_owner(IMAGES, image.require_id)
+                raise
+        return await self.get(image.require_id)
+
+    async def update(
+        self, image_id: int, *, name: str | None = None, description: str | None = None
+    ) -> Image:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if name is not None and name != image.name:
+                validate_image_name(name)
+                if await uow.images.get_by_name(name) is not None:
+                    raise Conflict(f"an image named {name!r} already exists", field="name")
+                image.name = name
+            if description is not None:
+                _check_description(description)
+                image.description = description
+            image.updated_at = self._clock.now()
+            await uow.images.update(image)
+            await uow.commit()
+        return image
+
+    async def write_file(self, image_id: int, path: str, content: bytes) -> FileInfo:
+        relative = validate_relative_path(path)
+        self._check_size(content, field="content")
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            _require_editable(image)
+            await self._files.write_file(IMAGES, image_id, relative, content)
+            image.updated_at = self._clock.now()
+            await uow.images.update(image)
+            await uow.commit()
+        return FileInfo(path=str(relative), size=len(content), modified_at=image.updated_at)
+
+    async def delete_file(self, image_id: int, path: str) -> None:
+        relative = validate_relative_path(path)
+        if str(relative) == DOCKERFILE:
+            raise InvalidInput("the Dockerfile cannot be deleted; edit it instead", field="path")
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            _require_editable(image)
+            await self._files.delete_file(IMAGES, image_id, relative)
+            image.updated_at = self._clock.now()
+            await uow.images.update(image)
+            await uow.commit()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def request_build(self, image_id: int) -> Image:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            image.request_build(self._clock.now())
+            await uow.images.update(image)
+            await uow.commit()
+        return image
+
+    async def destroy(self, image_id: int) -> Image:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            docker_ref = image.docker_image_id or image.tag
+            image.destroy(self._clock.now())
+            # Remove the Docker image before committing: if Docker refuses, the
+            # record still says built, which is the truth.
+            if docker_ref:
+                await self._runtime.remove_image(docker_ref)
+            await uow.images.update(image)
+            await uow.commit()
+        return image
+
+    async def delete(self, image_id: int) -> None:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if image.status == ImageStatus.BUILDING:
+                raise Conflict(f"image {image.name!r} is building; wait for the build to end")
+            users = await uow.scripts.list_by_image(image_id)
+            if users:
+                names = ", ".join(sorted(s.name for s in users))
+                raise Conflict(f"image {image.name!r} is used by scripts: {names}")
+            if image.docker_image_id or image.tag:
+                await self._runtime.remove_image(image.docker_image_id or image.tag or "")
+            await uow.images.delete(image_id)
+            await uow.commit()
+        await self._files.delete_owner(IMAGES, image_id)
+
+    # --- the worker's side ----------------------------------------------------------
+
+    async def handle_build_requested(self, event: DomainEvent) -> None:
+        """Build the image the event names. Idempotent: a redelivered request for a
+        build that already ended is ignored; one for a build that had started means
+        the worker running it died (RabbitMQ redelivers unacknowledged messages), so
+        that build is marked failed with the reason."""
+        assert isinstance(event, ImageBuildRequested)
+        async with self._uow() as uow:
+            try:
+                image = await uow.images.get(event.image_id)
+            except NotFound:
+                log.info("build of image %s skipped: the image was deleted", event.image_id)
+                return
+            if image.status != ImageStatus.BUILDING:
+                return
+            if image.build_started_at is not None:
+                image.fail_build(self._clock.now(), INTERRUPTED)
+                await uow.images.update(image)
+                await uow.commit()
+                return
+            image.start_build(self._clock.now())
+            await uow.images.update(image)
+            await uow.commit()
+        await self._build(image)
+
+    async def _build(self, image: Image) -> None:
+        image_id = image.require_id
+        tag = image.docker_tag()
+        overrides: dict[str, bytes] = {}
+        if self._settings.extra_ca_pem:
+            dockerfile = await self._files.read_file(IMAGES, image_id, PurePosixPath(DOCKERFILE))
+            overrides[DOCKERFILE] = with_extra_ca_certificates(dockerfile.decode()).encode()
+            overrides[EXTRA_CA_FILE] = self._settings.extra_ca_pem
+        sink = await self._files.open_log(self._files.build_log(image_id), truncate=True)
+        context = await self._files.stage_copy(IMAGES, image_id, overrides)
+        try:
+            result = await self._runtime.build_image(
+                context,
+                tag,
+                lambda line: sink.write(line.encode() + b"\n"),
+                labels={IMAGE_LABEL: str(image_id)},
+                network_mode=self._settings.build_network,
+            )
+        except BuildFailed as failure:
+            sink.write(f"\nBuild failed: {failure.message}\n".encode())
+            await self._finish(image_id, error=failure.message)
+        except Exception as exc:
+            message = f"the build could not run: {type(exc).__name__}: {exc}"
+            sink.write(f"\n{message}\n".encode())
+            await self._finish(image_id, error=message)
+        else:
+            sink.write(f"\nBuilt {result.tag} ({result.image_id})\n".encode())
+            await self._finish(image_id, docker_image_id=result.image_id, tag=result.tag)
+        finally:
+            sink.close()
+            await self._files.discard_stage(context)
+
+    async def _finish(
+        self, image_id: int, *, error: str | None = None, docker_image_id: str = "", tag: str = ""
+    ) -> None:
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if error is None:
+                image.finish_build(self._clock.now(), docker_image_id=docker_image_id, tag=tag)
+            else:
+                image.fail_build(self._clock.now(), error)
+            await uow.images.update(image)
+            await uow.commit()
+
+    async def recover_interrupted_builds(self, *, requeue_waiting: bool) -> Sequence[int]:
+        """After a restart of a single-process deployment (in-process bus, whose queue
+        died with the process): builds that had started are marked failed, and those
+        still waiting are requested again. Returns the ids of the builds touched.
+        With RabbitMQ, don't call this: waiting requests are still queued, and a
+        started build's request is redelivered, which ``handle_build_requested``
+        turns into the same failure."""
+        touched: list[int] = []
+        async with self._uow() as uow:
+            for image in await uow.images.list_by_status(ImageStatus.BUILDING):
+                if image.build_started_at is not None:
+                    image.fail_build(self._clock.now(), INTERRUPTED)
+                elif requeue_waiting:
+                    uow.emit(ImageBuildRequested(image_id=image.require_id))
+                else:
+                    continue
+                await uow.images.update(image)
+                touched.append(image.require_id)
+            await uow.commit()
+        return touched
+
+    def _check_size(self, content: bytes, *, field: str) -> None:
+        limit = self._settings.max_file_bytes
+        if len(content) > limit:
+            raise PayloadTooLarge(
+                f"the file is {len(content)} bytes; the limit is {limit} bytes", field=field
+            )
+
+
+INTERRUPTED = "the worker running this build stopped before it ended; build again"
+
+
+def _require_editable(image: Image) -> None:
+    if not image.files_editable:
+        raise Conflict(
+            f"image {image.name!r} is {image.status}: files can be changed only while it is "
+            "dormant or failed"
+            + (" (destroy it first)" if image.status == ImageStatus.BUILT else "")
+        )
+
+
+def _check_description(description: str) -> None:
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"description is over {MAX_DESCRIPTION} characters", field="description")
