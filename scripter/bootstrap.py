@@ -13,6 +13,7 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from scripter.adapters.bus.memory import InProcessEventBus
 from scripter.adapters.bus.rabbit import RabbitEventBus
@@ -20,10 +21,13 @@ from scripter.adapters.db.engine import SqlDatabase, create_engine
 from scripter.adapters.db.migrate import upgrade_to_head
 from scripter.adapters.db.unit_of_work import SqlOutbox, SqlUnitOfWork
 from scripter.adapters.docker_runtime import DockerRuntime
+from scripter.adapters.files import LocalFileStore
 from scripter.config import Config
 from scripter.domain.clock import Clock
-from scripter.domain.ports import ContainerRuntime, EventBus, Outbox, UnitOfWork
+from scripter.domain.events import BUILD_QUEUE
+from scripter.domain.ports import ContainerRuntime, EventBus, FileStore, Outbox, UnitOfWork
 from scripter.services.health import HealthReport, check_health
+from scripter.services.images import ImageService, ImageSettings
 from scripter.services.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -49,10 +53,21 @@ class Scripter:
     outbox: Outbox
     bus: EventBus
     runtime: ContainerRuntime
+    files: FileStore
     clock: Clock
     relay: OutboxRelay
+    images: ImageService = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _bus_started: bool = False
+
+    def __post_init__(self) -> None:
+        self.images = ImageService(
+            uow=self.unit_of_work,
+            files=self.files,
+            runtime=self.runtime,
+            clock=self.clock,
+            settings=image_settings(self.config),
+        )
 
     def unit_of_work(self) -> UnitOfWork:
         return SqlUnitOfWork(self.database.session_factory, on_commit=self.relay.notify)
@@ -66,6 +81,12 @@ class Scripter:
         down: then its start is retried in the background and health says so."""
         if migrate:
             await self.migrate()
+        if Role.WORKER in roles:
+            self.bus.consume(BUILD_QUEUE, self.images.handle_build_requested)
+            if isinstance(self.bus, InProcessEventBus):
+                # The in-process queue died with the last process: nothing else will
+                # redeliver what it held (RabbitMQ would).
+                await self.images.recover_interrupted_builds(requeue_waiting=True)
         self._tasks.append(asyncio.create_task(self._start_bus(), name="bus-start"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         log.info("started: %s", ", ".join(sorted(roles)))
@@ -106,6 +127,17 @@ class Scripter:
         )
 
 
+def image_settings(config: Config) -> ImageSettings:
+    pems = [Path(p).read_bytes() for p in config.docker.extra_ca_certificates]
+    return ImageSettings(
+        default_base_image=config.images.default_base_image,
+        max_file_bytes=config.images.max_file_bytes,
+        build_network=config.docker.build_network or None,
+        image_prefix=config.docker.image_prefix,
+        extra_ca_pem=b"\n".join(pems) if pems else None,
+    )
+
+
 def bootstrap(
     config: Config,
     *,
@@ -130,6 +162,7 @@ def bootstrap(
         outbox=outbox,
         bus=bus,
         runtime=runtime or DockerRuntime(base_url=config.docker.host or None),
+        files=LocalFileStore(config.data_directory),
         clock=clock or SystemClock(),
         relay=OutboxRelay(outbox, bus),
     )

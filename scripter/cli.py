@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -96,9 +97,17 @@ def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) ->
             lifespan="on",
         )
     )
-    server.run()
+    # uvicorn handles SIGINT/SIGTERM itself (graceful shutdown), then restores the
+    # previous handlers and raises the signal again: let that end here, quietly.
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     # uvicorn reports a failed start-up (port taken, lifespan error) through .started.
     return 0 if server.started else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_headless(config: Config, role_name: str) -> int:

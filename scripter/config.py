@@ -73,6 +73,8 @@ class DockerConfig(_Section):
     """Default network mode of job containers (a script may override it)."""
     extra_ca_certificates: list[str] = msgspec.field(default_factory=list)
     """PEM files added to every image build, for TLS-intercepting proxies."""
+    image_prefix: str = "scripter"
+    """Built images are tagged ``<image_prefix>/<name>:<id>``."""
 
 
 class WorkerConfig(_Section):
@@ -222,6 +224,14 @@ def _check_values(config: Config) -> None:
         raise ConfigError("broker.url: must start with amqp:// or amqps://")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("logging.level: must be DEBUG, INFO, WARNING or ERROR")
+    if not re.fullmatch(
+        r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*",
+        config.docker.image_prefix,
+    ):
+        raise ConfigError(
+            "docker.image_prefix: must be a Docker repository path in lower case "
+            f"(got {config.docker.image_prefix!r})"
+        )
     try:
         ZoneInfo(config.scheduler.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -36,25 +36,35 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class ImageBuildRequested(DomainEvent, frozen=True, kw_only=True, tag="image.build_requested"):
+    """A user asked for a build; a worker will build the image (command)."""
+
     image_id: int
 
 
 class ImageBuildStarted(DomainEvent, frozen=True, kw_only=True, tag="image.build_started"):
+    """A worker started building the image."""
+
     image_id: int
 
 
 class ImageBuilt(DomainEvent, frozen=True, kw_only=True, tag="image.built"):
+    """The build succeeded; the Docker image exists under ``tag``."""
+
     image_id: int
     docker_image_id: str
     tag: str
 
 
 class ImageBuildFailed(DomainEvent, frozen=True, kw_only=True, tag="image.build_failed"):
+    """The build failed; ``error`` is the line that says why."""
+
     image_id: int
     error: str
 
 
 class ImageDestroyed(DomainEvent, frozen=True, kw_only=True, tag="image.destroyed"):
+    """The Docker image was removed; the definition stays (status dormant)."""
+
     image_id: int
 
 
@@ -62,16 +72,22 @@ class ImageDestroyed(DomainEvent, frozen=True, kw_only=True, tag="image.destroye
 
 
 class JobRequested(DomainEvent, frozen=True, kw_only=True, tag="job.requested"):
+    """A job was queued; a worker will run it (command)."""
+
     job_id: int
     script_id: int
 
 
 class JobStarted(DomainEvent, frozen=True, kw_only=True, tag="job.started"):
+    """The job's container started."""
+
     job_id: int
     script_id: int
 
 
 class JobFinished(DomainEvent, frozen=True, kw_only=True, tag="job.finished"):
+    """The job ended: ``status`` is succeeded, failed, timed_out, cancelled or lost."""
+
     job_id: int
     script_id: int
     status: str
@@ -80,6 +96,8 @@ class JobFinished(DomainEvent, frozen=True, kw_only=True, tag="job.finished"):
 
 
 class JobCancelRequested(DomainEvent, frozen=True, kw_only=True, tag="job.cancel_requested"):
+    """Someone asked to cancel the job (command)."""
+
     job_id: int
 
 
@@ -87,17 +105,23 @@ class JobCancelRequested(DomainEvent, frozen=True, kw_only=True, tag="job.cancel
 
 
 class ScheduleTick(DomainEvent, frozen=True, kw_only=True, tag="schedule.tick"):
+    """A schedule is due at ``fire_time`` (command)."""
+
     schedule_id: int
     fire_time: datetime
 
 
 class ScheduleFired(DomainEvent, frozen=True, kw_only=True, tag="schedule.fired"):
+    """A schedule fired at ``fire_time`` and queued ``job_id``."""
+
     schedule_id: int
     fire_time: datetime
     job_id: int
 
 
 class ScheduleSkipped(DomainEvent, frozen=True, kw_only=True, tag="schedule.skipped"):
+    """A fire time was skipped; ``reason`` says why (misfire or overlap)."""
+
     schedule_id: int
     fire_time: datetime
     reason: str

@@ -60,9 +60,9 @@ class Image(Aggregate):
     def files_editable(self) -> bool:
         return self.status in (ImageStatus.DORMANT, ImageStatus.FAILED)
 
-    def docker_tag(self) -> str:
+    def docker_tag(self, prefix: str = "scripter") -> str:
         """The tag a build gives the Docker image, derived from the name and id."""
-        return f"scripter/{self.name.lower()}:{self.require_id}"
+        return f"{prefix}/{self.name.lower()}:{self.require_id}"
 
     def request_build(self, now: datetime) -> None:
         if self.status == ImageStatus.BUILDING:

@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from scripter import __version__
 from scripter.bootstrap import Role, Scripter
 from scripter.http.health import healthz
+from scripter.http.images import ImageController
 from scripter.http.problems import EXCEPTION_HANDLERS
 
 PLACEHOLDER_UI = Path(__file__).parent / "placeholder"
@@ -69,10 +70,16 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
     return Litestar(
         route_handlers=[
             healthz,
+            ImageController,
             # Registered last and at "/": the explicit routes above stay reachable.
             create_static_files_router(path="/", directories=[ui], html_mode=True, name="ui"),
         ],
-        dependencies={"scripter": Provide(lambda: scripter, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "scripter": Provide(lambda: scripter, use_cache=True, sync_to_thread=False),
+            "images": Provide(lambda: scripter.images, use_cache=True, sync_to_thread=False),
+        },
+        # JSON bodies may carry base64 files: leave room above the per-file limit.
+        request_max_body_size=scripter.config.images.max_file_bytes * 2 + 1024 * 1024,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(ui),
         lifespan=[lifespan],

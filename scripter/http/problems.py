@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from scripter.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from scripter.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ def _domain_status(exc: DomainError) -> int:
         return 409
     if isinstance(exc, InvalidInput):
         return 422
+    if isinstance(exc, PayloadTooLarge):
+        return 413
     return 400
 
 

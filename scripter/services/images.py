@@ -42,6 +42,7 @@ class ImageSettings:
     default_base_image: str = "python:3.12-slim"
     max_file_bytes: int = 5 * 1024 * 1024
     build_network: str | None = None
+    image_prefix: str = "scripter"
     extra_ca_pem: bytes | None = None
     """The extra CA certificates, concatenated; None when there are none."""
 
@@ -74,6 +75,28 @@ class ImageService:
         async with self._uow() as uow:
             image = await uow.images.get(image_id)
         return ImageDetail(image=image, files=await self._files.list_files(IMAGES, image_id))
+
+    async def list(
+        self, *, status: ImageStatus | None = None, before_id: int | None = None, limit: int = 50
+    ) -> tuple[list[Image], int | None]:
+        """Newest first; returns the page and the cursor of the next one (None at the end).
+        Images number in the tens, so the page is cut here rather than in SQL."""
+        async with self._uow() as uow:
+            images = await (
+                uow.images.list_by_status(status) if status is not None else uow.images.list()
+            )
+        newest_first = sorted(
+            (i for i in images if before_id is None or i.require_id < before_id),
+            key=lambda i: i.require_id,
+            reverse=True,
+        )
+        page = newest_first[:limit]
+        more = len(newest_first) > limit
+        return page, (page[-1].require_id if more and page else None)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self._settings.max_file_bytes
 
     async def read_file(self, image_id: int, path: str) -> bytes:
         async with self._uow() as uow:
@@ -243,7 +266,7 @@ class ImageService:
 
     async def _build(self, image: Image) -> None:
         image_id = image.require_id
-        tag = image.docker_tag()
+        tag = image.docker_tag(self._settings.image_prefix)
         overrides: dict[str, bytes] = {}
         if self._settings.extra_ca_pem:
             dockerfile = await self._files.read_file(IMAGES, image_id, PurePosixPath(DOCKERFILE))

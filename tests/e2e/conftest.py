@@ -82,7 +82,16 @@ def scripter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Run from the temp dir, so a developer's ./config.toml is not picked up,
     # with the checkout first on the import path.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "scripter", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "scripter",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
@@ -132,10 +141,16 @@ def scripter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the session; each test gets its own context."""
-    require_service("Chromium", CHROMIUM.exists(), f"install it: apt-get install -y chromium")
+    """One headless Chromium per test module; each test gets its own context.
+
+    Not session-scoped: while Playwright's sync API is open it leaves its own
+    event loop marked as running in this thread, and every pytest-asyncio test
+    that runs meanwhile fails with "Runner.run() cannot be called from a running
+    event loop". Module scope closes it before the next module's async tests.
+    """
+    require_service("Chromium", CHROMIUM.exists(), "install it: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

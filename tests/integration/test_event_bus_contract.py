@@ -24,6 +24,7 @@ from scripter.domain.events import (
     JobFinished,
     JobRequested,
     WorkQueue,
+    encode_event,
 )
 from scripter.domain.ports import EventBus, EventHandler
 from tests.conftest import RABBITMQ_URL, require_service, tcp_port_open
@@ -159,8 +160,8 @@ async def test_events_reach_exactly_the_queues_bound_to_their_key(harness: Harne
     for event in (job, build, unbound, last):
         await bus.publish(event)
 
-    for event in done.values():
-        await wait(event)
+    for queue_done in done.values():
+        await wait(queue_done)
     assert received[jobs_only.name] == [job, last]
     assert received[jobs_and_builds.name] == [job, build, last]
 
@@ -389,3 +390,66 @@ async def test_stop_is_quick_when_no_handler_runs(harness: Harness) -> None:
     await bus.start()
     await bus.publish(job_requested())
     await asyncio.wait_for(bus.stop(), 2.0)
+
+
+async def test_rabbit_messages_are_persistent_json_keyed_by_type(harness: Harness) -> None:
+    """What integrators binding their own queue to the exchange get."""
+    if harness.kind == "memory":
+        pytest.skip("only RabbitMQ has a wire format")
+    bus = harness.make()
+    await bus.start()
+    assert isinstance(bus, RabbitEventBus)
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        own_queue = await channel.declare_queue(exclusive=True)
+        await own_queue.bind(bus.exchange_name, routing_key="job.*")
+        sent = JobFinished(job_id=1, script_id=7, status="ok", exit_code=0, duration_seconds=0.5)
+        await bus.publish(sent)
+
+        message = await own_queue.get(timeout=TIMEOUT)
+        await message.ack()
+    assert message.routing_key == "job.finished"
+    assert message.content_type == "application/json"
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.message_id == sent.event_id
+    assert message.body == encode_event(sent)
+
+
+async def test_an_event_that_does_not_serialise_fails_at_publish(harness: Harness) -> None:
+    bus = harness.make()
+    await bus.start()
+    broken = JobFinished(job_id=1, script_id=7, status=object(), exit_code=0, duration_seconds=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await bus.publish(broken)
+
+
+async def test_rabbit_rejects_an_unreadable_message_instead_of_looping(harness: Harness) -> None:
+    if harness.kind == "memory":
+        pytest.skip("nothing unreadable can enter the in-process bus")
+    queue = harness.work_queue(JobRequested.key())
+    received: list[DomainEvent] = []
+    arrived = asyncio.Event()
+
+    async def handler(event: DomainEvent) -> None:
+        received.append(event)
+        arrived.set()
+
+    bus = harness.make(concurrency=1)
+    bus.consume(queue, handler)
+    await bus.start()
+    assert isinstance(bus, RabbitEventBus)
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(bus.exchange_name, ensure=False)
+        for body in (b"not json", b'{"type": "no.such_event"}'):
+            await exchange.publish(aio_pika.Message(body), routing_key=JobRequested.key())
+        readable = job_requested(3)
+        await bus.publish(readable)
+        await wait(arrived)
+        await bus.stop()  # waits for the ack
+
+        left = await channel.declare_queue(bus.queue_name(queue), passive=True)
+        assert left.declaration_result.message_count == 0
+    assert received == [readable]

@@ -81,6 +81,7 @@ def test_environment_overrides_every_kind_of_value(tmp_path: Path):
             "docker.extra_ca_certificates[0]",
         ),
         ("[worker]\nconcurrency = 0\n", {}, "worker.concurrency: must be at least 1"),
+        ('[docker]\nimage_prefix = "Bad Prefix"\n', {}, "docker.image_prefix: must be"),
     ],
 )
 def test_bad_values_name_the_key_and_the_problem(

@@ -57,6 +57,7 @@ class InProcessEventBus:
         self._running = False
 
     def consume(self, queue: WorkQueue, handler: EventHandler) -> None:
+        self._require_not_started()
         channel = self._channels.get(queue.name)
         if channel is None:
             channel = self._channels[queue.name] = _Channel(routing_keys=set())
@@ -64,6 +65,7 @@ class InProcessEventBus:
         self._consumers.append((channel, handler))
 
     def listen(self, handler: EventHandler) -> None:
+        self._require_not_started()
         self._listeners.append(handler)
 
     async def start(self) -> None:
@@ -106,6 +108,10 @@ class InProcessEventBus:
         return None
 
     # --- internals ------------------------------------------------------------------
+
+    def _require_not_started(self) -> None:
+        if self._running:
+            raise RuntimeError("register consumers and listeners before start()")
 
     def _spawn(self, loop: Coroutine[Any, Any, None]) -> None:
         self._workers.append(asyncio.create_task(loop))

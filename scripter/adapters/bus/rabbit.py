@@ -104,6 +104,10 @@ class RabbitEventBus:
         """The FastStream broker (for the AsyncAPI document)."""
         return self._broker
 
+    @property
+    def exchange_name(self) -> str:
+        return self._exchange.name
+
     def queue_name(self, queue: WorkQueue) -> str:
         return self._queue_prefix + queue.name
 
@@ -119,12 +123,15 @@ class RabbitEventBus:
             rabbit_queue,
             self._exchange,
             # One channel per subscriber: its prefetch bounds the handlers running at once.
-            channel=Channel(),
+            channel=Channel(prefetch_count=self._concurrency),
             # Requeue on an unexpected exception too, not FastStream's default reject.
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,
             title=rabbit_queue.name,
-            description=f"Work queue, bound with {', '.join(queue.routing_keys)}.",
+            description=(
+                f"Durable work queue, bound to exchange {self._exchange.name} with "
+                f"{', '.join(queue.routing_keys)}. Acked after the handler succeeds."
+            ),
         )
         subscriber(self._work_handler(handler))
 

@@ -1,0 +1,105 @@
+"""Jobs in SQL."""
+
+from __future__ import annotations
+
+# Repositories have a method named ``list``: in their class bodies the builtin
+# must be spelled ``builtins.list``.
+import builtins
+from typing import Any
+
+from sqlalchemy import select
+
+from scripter.adapters.db.repositories._base import SqlRepository
+from scripter.adapters.db.tables import jobs
+from scripter.domain.errors import NotFound
+from scripter.domain.jobs import Job, JobStatus, JobTrigger
+
+
+def _values(job: Job) -> dict[str, Any]:
+    return {
+        "script_id": job.script_id,
+        "revision": job.revision,
+        "image_id": job.image_id,
+        "image_tag": job.image_tag,
+        "trigger": job.trigger.value,
+        "schedule_id": job.schedule_id,
+        "status": job.status.value,
+        "args": list(job.args),
+        "env": dict(job.env),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "exit_code": job.exit_code,
+        "log_path": job.log_path,
+        "container_id": job.container_id,
+        "error": job.error,
+        "cancel_requested": job.cancel_requested,
+    }
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row["id"],
+        version=row["version"],
+        script_id=row["script_id"],
+        revision=row["revision"],
+        image_id=row["image_id"],
+        image_tag=row["image_tag"],
+        trigger=JobTrigger(row["trigger"]),
+        schedule_id=row["schedule_id"],
+        status=JobStatus(row["status"]),
+        args=list(row["args"]),
+        env=dict(row["env"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        exit_code=row["exit_code"],
+        log_path=row["log_path"],
+        container_id=row["container_id"],
+        error=row["error"],
+        cancel_requested=bool(row["cancel_requested"]),
+    )
+
+
+def _no_script(script_id: int) -> NotFound:
+    return NotFound(f"script {script_id} not found", field="script_id")
+
+
+class SqlJobRepository(SqlRepository):
+    table = jobs
+    noun = "job"
+
+    async def add(self, job: Job) -> Job:
+        await self._insert_aggregate(job, _values(job), foreign_key=_no_script(job.script_id))
+        return job
+
+    async def get(self, job_id: int) -> Job:
+        return self._seen(_job(await self._get_row(job_id)))
+
+    async def update(self, job: Job) -> None:
+        await self._update_aggregate(job, _values(job), foreign_key=_no_script(job.script_id))
+
+    async def list(
+        self,
+        *,
+        script_id: int | None = None,
+        status: JobStatus | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> builtins.list[Job]:
+        statement = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+        if script_id is not None:
+            statement = statement.where(jobs.c.script_id == script_id)
+        if status is not None:
+            statement = statement.where(jobs.c.status == JobStatus(status).value)
+        if before_id is not None:
+            statement = statement.where(jobs.c.id < before_id)
+        return self._all(await self._fetch_all(statement))
+
+    async def list_unfinished(self) -> builtins.list[Job]:
+        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        statement = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.id)
+        return self._all(await self._fetch_all(statement))
+
+    def _all(self, rows: builtins.list[Any]) -> builtins.list[Job]:
+        return [self._seen(_job(row)) for row in rows]

@@ -1,0 +1,167 @@
+"""Schedules and their firings in SQL."""
+
+from __future__ import annotations
+
+# Repositories have a method named ``list``: in their class bodies the builtin
+# must be spelled ``builtins.list``.
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, true, update
+
+from scripter.adapters.db.repositories._base import SqlRepository
+from scripter.adapters.db.tables import schedule_firings, schedules
+from scripter.domain.errors import Conflict, NotFound
+from scripter.domain.schedules import (
+    FiringOutcome,
+    MisfirePolicy,
+    OverlapPolicy,
+    Schedule,
+    ScheduleFiring,
+)
+
+
+def _values(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "script_id": schedule.script_id,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "misfire_policy": schedule.misfire_policy.value,
+        "overlap_policy": schedule.overlap_policy.value,
+        "args": list(schedule.args),
+        "env": dict(schedule.env),
+        "next_run_at": schedule.next_run_at,
+        "created_at": schedule.created_at,
+        "updated_at": schedule.updated_at,
+    }
+
+
+def _schedule(row: Any) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        version=row["version"],
+        script_id=row["script_id"],
+        cron=row["cron"],
+        timezone=row["timezone"],
+        enabled=bool(row["enabled"]),
+        misfire_policy=MisfirePolicy(row["misfire_policy"]),
+        overlap_policy=OverlapPolicy(row["overlap_policy"]),
+        args=list(row["args"]),
+        env=dict(row["env"]),
+        next_run_at=row["next_run_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _firing(row: Any) -> ScheduleFiring:
+    return ScheduleFiring(
+        id=row["id"],
+        schedule_id=row["schedule_id"],
+        fire_time=row["fire_time"],
+        outcome=FiringOutcome(row["outcome"]),
+        job_id=row["job_id"],
+        reason=row["reason"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+def _no_script(script_id: int) -> NotFound:
+    return NotFound(f"script {script_id} not found", field="script_id")
+
+
+class SqlScheduleRepository(SqlRepository):
+    table = schedules
+    noun = "schedule"
+
+    async def add(self, schedule: Schedule) -> Schedule:
+        await self._insert_aggregate(
+            schedule, _values(schedule), foreign_key=_no_script(schedule.script_id)
+        )
+        return schedule
+
+    async def get(self, schedule_id: int) -> Schedule:
+        return self._seen(_schedule(await self._get_row(schedule_id)))
+
+    async def list_by_script(self, script_id: int) -> builtins.list[Schedule]:
+        statement = (
+            select(schedules).where(schedules.c.script_id == script_id).order_by(schedules.c.id)
+        )
+        return self._all(await self._fetch_all(statement))
+
+    async def update(self, schedule: Schedule) -> None:
+        await self._update_aggregate(
+            schedule, _values(schedule), foreign_key=_no_script(schedule.script_id)
+        )
+
+    async def delete(self, schedule_id: int) -> None:
+        # Its firings go with it (ON DELETE CASCADE); its jobs stay, as history.
+        await self._delete(schedule_id)
+
+    async def due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        statement = (
+            select(schedules)
+            .where(schedules.c.enabled == true(), schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at, schedules.c.id)
+            .limit(limit)
+        )
+        return self._all(await self._fetch_all(statement))
+
+    async def next_due_time(self) -> datetime | None:
+        statement = select(func.min(schedules.c.next_run_at)).where(schedules.c.enabled == true())
+        earliest: datetime | None = await self._session.scalar(statement)
+        return earliest
+
+    async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
+        # One conditional UPDATE: of several schedulers that read the same
+        # next_run_at, the database lets exactly one move it on.
+        row_id = schedule.require_id
+        statement = (
+            update(schedules)
+            .where(schedules.c.id == row_id, schedules.c.next_run_at == seen_next_run_at)
+            .values(next_run_at=schedule.next_run_at, version=schedules.c.version + 1)
+        )
+        if (await self._execute(statement)).rowcount != 1:
+            return False
+        # The claim does not check the version, so read back the one it wrote.
+        version = await self._session.scalar(
+            select(schedules.c.version).where(schedules.c.id == row_id)
+        )
+        schedule.version = int(version or 0)
+        self._track(schedule)
+        return True
+
+    async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
+        values = {
+            "schedule_id": firing.schedule_id,
+            "fire_time": firing.fire_time,
+            "outcome": firing.outcome.value,
+            "job_id": firing.job_id,
+            "reason": firing.reason,
+            "recorded_at": firing.recorded_at,
+        }
+        taken = Conflict(
+            f"schedule {firing.schedule_id} already fired at {firing.fire_time.isoformat()}",
+            field="fire_time",
+        )
+        no_schedule = NotFound(f"schedule {firing.schedule_id} not found", field="schedule_id")
+        firing.id = await self._insert_into(
+            schedule_firings, values, unique=taken, foreign_key=no_schedule
+        )
+        return firing
+
+    async def list_firings(
+        self, schedule_id: int, limit: int = 100
+    ) -> builtins.list[ScheduleFiring]:
+        statement = (
+            select(schedule_firings)
+            .where(schedule_firings.c.schedule_id == schedule_id)
+            .order_by(schedule_firings.c.fire_time.desc(), schedule_firings.c.id.desc())
+            .limit(limit)
+        )
+        return [_firing(row) for row in await self._fetch_all(statement)]
+
+    def _all(self, rows: builtins.list[Any]) -> builtins.list[Schedule]:
+        return [self._seen(_schedule(row)) for row in rows]

@@ -1,0 +1,196 @@
+"""The unit of work (one transaction, events into the outbox on commit) and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scripter.adapters.db.repositories import (
+    SqlImageRepository,
+    SqlJobRepository,
+    SqlScheduleRepository,
+    SqlScriptRepository,
+)
+from scripter.adapters.db.tables import outbox
+from scripter.domain.clock import Clock
+from scripter.domain.events import DomainEvent, decode_event, encode_event
+from scripter.domain.model import Aggregate
+from scripter.domain.ports import (
+    ImageRepository,
+    JobRepository,
+    OutboxMessage,
+    ScheduleRepository,
+    ScriptRepository,
+)
+
+
+def _now(clock: Clock | None) -> datetime:
+    return clock.now() if clock is not None else datetime.now(UTC)
+
+
+class EventCollector:
+    """The aggregates a unit of work has seen and the events emitted on their own.
+
+    Events come out aggregate by aggregate, in the order the aggregates were first
+    seen, each aggregate's in the order it raised them, then the emitted ones.
+    (Wall-clock ``occurred_at`` is not used to order: clocks step backwards.)
+    """
+
+    def __init__(self) -> None:
+        self._aggregates: dict[int, Aggregate] = {}
+        self._emitted: list[DomainEvent] = []
+
+    def track(self, aggregate: Aggregate) -> None:
+        self._aggregates.setdefault(id(aggregate), aggregate)
+
+    def emit(self, event: DomainEvent) -> None:
+        self._emitted.append(event)
+
+    def pending(self) -> list[DomainEvent]:
+        raised = [event for a in self._aggregates.values() for event in a.events]
+        # event_id is unique in the outbox: an event both raised and emitted is one row.
+        return list({event.event_id: event for event in raised + self._emitted}.values())
+
+    def committed(self) -> None:
+        """The events are in the outbox now; the aggregates stay tracked for more."""
+        for aggregate in self._aggregates.values():
+            aggregate.events.clear()
+        self._emitted.clear()
+
+    def discard(self) -> None:
+        """Rolled back: the events never happened."""
+        self.committed()
+        self._aggregates.clear()
+
+
+class SqlUnitOfWork:
+    """The ``UnitOfWork`` port on one ``AsyncSession`` (one transaction).
+
+    ``on_commit`` is called after a commit that wrote events to the outbox (the
+    relay uses it to wake up instead of waiting for its next poll).
+    """
+
+    # Typed as the ports: a Protocol's attributes are invariant.
+    images: ImageRepository
+    scripts: ScriptRepository
+    jobs: JobRepository
+    schedules: ScheduleRepository
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        on_commit: Callable[[], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._on_commit = on_commit
+        self._clock = clock
+        self._session: AsyncSession | None = None
+        self._events = EventCollector()
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        session = self._session = self._session_factory()
+        track = self._events.track
+        self.images = SqlImageRepository(session, track)
+        self.scripts = SqlScriptRepository(session, track)
+        self.jobs = SqlJobRepository(session, track)
+        self.schedules = SqlScheduleRepository(session, track)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed and returns the connection.
+        self._events.discard()
+        await self._require_session().close()
+
+    def emit(self, event: DomainEvent) -> None:
+        self._events.emit(event)
+
+    async def commit(self) -> None:
+        session = self._require_session()
+        events = self._events.pending()
+        if events:
+            created_at = _now(self._clock)
+            rows = [
+                {
+                    "event_id": event.event_id,
+                    "routing_key": event.key(),
+                    "payload": encode_event(event).decode(),
+                    "created_at": created_at,
+                }
+                for event in events
+            ]
+            await session.execute(insert(outbox), rows)
+        await session.commit()
+        self._events.committed()
+        self.committed = True
+        if events and self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        self._events.discard()
+        await self._require_session().rollback()
+
+    def _require_session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work in 'async with'")
+        return self._session
+
+
+class SqlOutbox:
+    """The ``Outbox`` port: what the relay reads and marks, each call its own transaction.
+
+    Pending messages are not found by "id above the last one published": a
+    transaction that started earlier can commit a lower id later, so every row
+    carries its own ``published_at``.
+    """
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    ) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+
+    async def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        statement = (
+            select(outbox.c.id, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        async with self._session_factory() as session:
+            rows = (await session.execute(statement)).all()
+        return [OutboxMessage(id=row.id, event=decode_event(row.payload)) for row in rows]
+
+    async def mark_published(self, message_ids: Sequence[int]) -> None:
+        if not message_ids:
+            return
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(list(message_ids)), outbox.c.published_at.is_(None))
+            .values(published_at=_now(self._clock))
+        )
+        async with self._session_factory() as session, session.begin():
+            await session.execute(statement)
+
+    async def purge_published(self, older_than: datetime) -> int:
+        """Delete messages published before ``older_than``; returns how many."""
+        statement = delete(outbox).where(
+            outbox.c.published_at.is_not(None), outbox.c.published_at < older_than
+        )
+        async with self._session_factory() as session, session.begin():
+            result = await session.execute(statement)
+        return int(getattr(result, "rowcount", 0))

@@ -1,0 +1,103 @@
+"""The UI as a person sees it: served by ``scripter serve``, rendered by Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.conftest import require_service
+from tests.e2e.conftest import UI_DIST
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+CHECKS = ("db", "broker", "docker")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def app_url(request: pytest.FixtureRequest) -> str:
+    """The server's base URL, once the UI it serves has been built."""
+    require_service(
+        "the built UI", (UI_DIST / "index.html").exists(), "cd ui && npm ci && npm run build"
+    )
+    base_url: str = request.getfixturevalue("scripter_server")
+    return base_url
+
+
+def _live_health(base_url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:  # 503: a check is down, same body
+        body = error.read()
+    health: dict[str, Any] = json.loads(body)
+    return health
+
+
+def _open(page: Page, url: str) -> list[str]:
+    """Go to ``url`` and wait for the health panel; returns uncaught page errors."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.get_by_test_id("check-docker").wait_for()
+    return errors
+
+
+def test_home_page_shows_live_health(app_url: str, browser_page: Page, tmp_path: Path) -> None:
+    page = browser_page
+    errors = _open(page, f"{app_url}/")
+
+    assert page.title() == "Scripter"
+    assert page.get_by_role("heading", level=1).inner_text() == "Scripter"
+    assert "Run Python scripts in Docker" in page.locator("body").inner_text()
+    assert page.get_by_role("link", name="API docs").get_attribute("href") == "/schema"
+
+    health = _live_health(app_url)
+    for name in CHECKS:
+        text = page.get_by_test_id(f"check-{name}").inner_text()
+        assert name in text
+        assert re.match(rf"{name}: (ok|error)\b", text), text
+        assert name in health["checks"], health
+    # SQLite in a fresh data directory is always up, so this one can be exact.
+    assert (
+        page.get_by_test_id("check-db")
+        .inner_text()
+        .startswith(f"db: {health['checks']['db']['status']}")
+    )
+    assert page.get_by_test_id("health-error").count() == 0
+    assert errors == []
+
+    screenshot = tmp_path / "home.png"
+    page.screenshot(path=str(screenshot))
+    data = screenshot.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
+    assert (width, height) == (1280, 800)
+    assert len(data) > 5_000  # a blank page compresses to far less
+
+
+def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, browser_page: Page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    errors = _open(page, f"{app_url}/")
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Scripter"
+    for name in CHECKS:
+        assert page.get_by_test_id(f"check-{name}").is_visible()
+        assert name in page.get_by_test_id(f"check-{name}").inner_text()
+    scroll_width, client_width = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert client_width == 390
+    assert scroll_width <= client_width
+    assert errors == []

@@ -1,0 +1,168 @@
+"""Every refusal of the images API answers a problem body naming the cause, and
+changes nothing: not the database, not a byte on disk."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx import Response
+
+from tests.integration.app_fixtures import App
+
+pytestmark = pytest.mark.docker
+
+
+def disk(data: Path) -> dict[str, str]:
+    """Every file and link under the data directory (but the database), by content."""
+    found: dict[str, str] = {}
+    for p in sorted(data.rglob("*")):
+        if p.name.startswith("scripter.db"):
+            continue
+        if p.is_symlink():
+            found[str(p.relative_to(data))] = f"-> {p.readlink()}"
+        elif p.is_file():
+            found[str(p.relative_to(data))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_dir():
+            found[str(p.relative_to(data))] = "dir"
+    return found
+
+
+async def state(app: App) -> tuple[Any, dict[str, str]]:
+    images = (await app.client.get("/api/images")).json()
+    details = [(await app.client.get(f"/api/images/{i['id']}")).json() for i in images["items"]]
+    return details, disk(app.data)
+
+
+async def refused(
+    app: App, call: Callable[[], Awaitable[Response]], status: int, field: str | None, says: str
+) -> None:
+    before = await state(app)
+    response = await call()
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert says in body["detail"], body
+    if field is not None:
+        assert body.get("field") == field, body
+    assert await state(app) == before
+
+
+async def new_image(app: App, name: str = "etl") -> int:
+    response = await app.client.post("/api/images", json={"name": name})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def test_create_refusals(api_only_app: App):
+    app = api_only_app
+    await new_image(app, "taken")
+    post = app.client.post
+    cases: list[tuple[dict[str, Any], int, str | None, str]] = [
+        ({"name": "has space"}, 422, "name", "letters, digits"),
+        ({"name": "taken"}, 409, "name", "already exists"),
+        (
+            {"name": "x", "files": [{"path": "/etc/passwd", "content": ""}]},
+            422,
+            "files./etc/passwd",
+            "absolute",
+        ),
+        ({"name": "x", "files": [{"path": "../up", "content": ""}]}, 422, "files.../up", "'..'"),
+        ({"name": "x", "files": [{"path": "a\\b", "content": ""}]}, 422, None, "backslash"),
+        ({"name": "x", "files": [{"path": "a\u0000b", "content": ""}]}, 422, None, "NUL"),
+        ({"name": "x", "files": [{"path": "n" * 256, "content": ""}]}, 422, None, "over 255 bytes"),
+        (
+            {"name": "x", "files": [{"path": "b", "content": "!!", "encoding": "base64"}]},
+            422,
+            "files.b",
+            "base64",
+        ),
+        ({"name": "x", "files": [{"path": "Dockerfile", "content": ""}]}, 422, None, "given twice"),
+        (
+            {"name": "x", "requirements": "r" * (5 * 1024 * 1024 + 1)},
+            413,
+            "files.requirements.txt",
+            "limit",
+        ),
+        ({"name": "x", "colour": "red"}, 400, None, "colour"),
+        ({"name": 5}, 400, "name", "Expected `str`"),
+        ({"name": "x", "description": "d" * 2001}, 422, "description", "over 2000"),
+    ]
+    for body, status, field, says in cases:
+        await refused(app, functools.partial(post, "/api/images", json=body), status, field, says)
+
+
+async def test_file_refusals(api_only_app: App):
+    app = api_only_app
+    image_id = await new_image(app)
+    src = app.data / "images" / str(image_id) / "src"
+    outside = app.data.parent / "outside"
+    outside.mkdir()
+    (src / "escape").symlink_to(outside)
+    url = f"/api/images/{image_id}/files"
+    put, delete = app.client.put, app.client.delete
+    await refused(
+        app, lambda: put(f"{url}/escape/x.py", content=b"x"), 422, "path", "symbolic link"
+    )
+    await refused(app, lambda: put(f"{url}/a%5Cb", content=b"x"), 422, "path", "backslash")
+    await refused(app, lambda: put(f"{url}/a%00b", content=b"x"), 422, "path", "NUL")
+    await refused(app, lambda: put(f"{url}/{'n' * 256}", content=b"x"), 422, "path", "255 bytes")
+    big = b"x" * (5 * 1024 * 1024 + 1)
+    await refused(app, lambda: put(f"{url}/big.bin", content=big), 413, "content", "limit")
+    await refused(app, lambda: delete(f"{url}/Dockerfile"), 422, "path", "cannot be deleted")
+    await refused(app, lambda: delete(f"{url}/missing.txt"), 404, None, "not found")
+    await refused(app, lambda: app.client.get(f"{url}/missing.txt"), 404, None, "not found")
+    await refused(app, lambda: put("/api/images/999/files/a", content=b"x"), 404, None, "999")
+    assert not (outside / "x.py").exists()
+
+
+async def test_lifecycle_refusals(api_only_app: App):
+    app = api_only_app
+    image_id = await new_image(app)
+    url = f"/api/images/{image_id}"
+    await refused(app, lambda: app.client.post(f"{url}/destroy"), 409, None, "only a built image")
+    building = await app.client.post(f"{url}/build")  # no worker: it stays building
+    assert building.status_code == 202
+    await refused(app, lambda: app.client.post(f"{url}/build"), 409, None, "already building")
+    await refused(app, lambda: app.client.delete(url), 409, None, "is building")
+    await refused(
+        app,
+        lambda: app.client.put(f"{url}/files/main.txt", content=b"x"),
+        409,
+        None,
+        "dormant or failed",
+    )
+    await refused(
+        app,
+        lambda: app.client.delete(f"{url}/files/requirements.txt"),
+        409,
+        None,
+        "dormant or failed",
+    )
+    renamed = await app.client.patch(url, json={"description": "still editable"})
+    assert renamed.status_code == 200
+    await refused(app, lambda: app.client.post("/api/images/999/build"), 404, None, "999")
+    await refused(
+        app,
+        lambda: app.client.get("/api/images/999/build-log", params={"offset": -1}),
+        400,
+        "offset",
+        "",
+    )
+
+
+async def test_binary_upload_roundtrip(api_only_app: App):
+    app = api_only_app
+    image_id = await new_image(app)
+    blob = bytes(range(256))
+    put = await app.client.put(f"/api/images/{image_id}/files/data/blob.bin", content=blob)
+    assert put.status_code == 200 and put.json()["size"] == 256
+    got = await app.client.get(f"/api/images/{image_id}/files/data/blob.bin")
+    assert got.content == blob
+    assert base64.b64encode(got.content)

@@ -1,0 +1,511 @@
+"""In-memory fakes of the persistence ports, for unit tests of services.
+
+They obey the same contracts as the SQL adapters (the contract suite in
+``tests/integration/test_repository_contract.py`` runs against both):
+
+- one ``FakeStore`` holds the committed state, shared by every ``FakeUnitOfWork``
+  made from it (``store.uow()`` is a ``UnitOfWorkFactory``);
+- a unit of work sees the committed state plus its own changes; nothing it does is
+  visible to others before ``commit``, and leaving without ``commit`` drops it all;
+- every read returns a fresh copy, every write stores one, so changing an object
+  without ``update`` changes nothing stored;
+- names are unique regardless of case, versions are checked on ``update`` (and
+  again on ``commit``, where a real database would have made the second writer
+  wait), deleting a script takes its revisions, jobs and schedules along.
+"""
+
+from __future__ import annotations
+
+# Repositories have a method named ``list``: in their class bodies the builtin
+# must be spelled ``builtins.list``.
+import builtins
+import copy
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from scripter.domain.clock import utc
+from scripter.domain.errors import ConcurrentUpdate, Conflict, NotFound
+from scripter.domain.events import DomainEvent, decode_event, encode_event
+from scripter.domain.images import Image
+from scripter.domain.jobs import Job, JobStatus
+from scripter.domain.model import Aggregate
+from scripter.domain.ports import (
+    ImageRepository,
+    JobRepository,
+    OutboxMessage,
+    ScheduleRepository,
+    ScriptRepository,
+)
+from scripter.domain.schedules import Schedule, ScheduleFiring
+from scripter.domain.scripts import Script, ScriptRevision
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+
+class FixedClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = utc(now) if now is not None else datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = utc(now)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+
+def _copy(obj: T) -> T:
+    """A deep copy; an aggregate's copy carries no events (stored rows have none)."""
+    if isinstance(obj, Aggregate):
+        return copy.deepcopy(dataclasses.replace(obj, events=[]))
+    return copy.deepcopy(obj)
+
+
+@dataclasses.dataclass
+class _OutboxRow:
+    event_id: str
+    routing_key: str
+    payload: bytes
+    created_at: datetime
+    published_at: datetime | None = None
+
+
+_DELETED: Any = object()
+TABLES = ("images", "scripts", "revisions", "jobs", "schedules", "firings")
+
+
+class FakeStore:
+    """The committed state: what a database would hold."""
+
+    def __init__(self, clock: FixedClock | None = None) -> None:
+        self.clock = clock
+        self.tables: dict[str, dict[int, Any]] = {name: {} for name in TABLES}
+        self.outbox: dict[int, _OutboxRow] = {}
+        self.commits = 0
+        # Like AUTO_INCREMENT: ids are used up even by rolled-back inserts.
+        self._ids = {name: itertools.count(1) for name in (*TABLES, "outbox")}
+
+    def next_id(self, table: str) -> int:
+        return next(self._ids[table])
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
+    def uow(self, on_commit: Callable[[], None] | None = None) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, on_commit=on_commit)
+
+
+class _View:
+    """The committed tables overlaid with one unit of work's uncommitted changes."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.changes: dict[str, dict[int, Any]] = {name: {} for name in TABLES}
+        self.expected_versions: dict[tuple[str, int], int] = {}
+        """Stored version each changed aggregate was based on; checked on commit."""
+
+    def get(self, table: str, row_id: int) -> Any | None:
+        row = self.changes[table].get(row_id, self.store.tables[table].get(row_id))
+        return None if row is _DELETED else row
+
+    def rows(self, table: str) -> Iterator[Any]:
+        ids = sorted(self.store.tables[table].keys() | self.changes[table].keys())
+        for row_id in ids:
+            row = self.get(table, row_id)
+            if row is not None:
+                yield row
+
+    def put(self, table: str, row_id: int, row: Any) -> None:
+        self.changes[table][row_id] = _copy(row)
+
+    def remove(self, table: str, row_id: int) -> None:
+        self.changes[table][row_id] = _DELETED
+
+    def expect_unchanged(self, table: str, row_id: int) -> None:
+        """Remember the committed version our first change builds on (none for a row
+        this unit of work inserted); commit fails if someone committed another since."""
+        committed = self.store.tables[table].get(row_id)
+        if committed is not None and row_id not in self.changes[table]:
+            self.expected_versions[(table, row_id)] = committed.version
+
+
+class _FakeRepository:
+    def __init__(self, view: _View, track: Callable[[Aggregate], None]) -> None:
+        self._view = view
+        self._track = track
+
+    def _seen(self, aggregate: A) -> A:
+        self._track(aggregate)
+        return aggregate
+
+    def _require(self, table: str, noun: str, row_id: int) -> Any:
+        row = self._view.get(table, row_id)
+        if row is None:
+            raise NotFound(f"{noun} {row_id} not found")
+        return row
+
+    def _add(self, table: str, aggregate: A) -> A:
+        aggregate.id = self._view.store.next_id(table)
+        aggregate.version = 1
+        self._view.put(table, aggregate.id, aggregate)
+        return self._seen(aggregate)
+
+    def _update(self, table: str, noun: str, aggregate: Aggregate) -> None:
+        row_id = aggregate.require_id
+        current = self._require(table, noun, row_id)
+        self._track(aggregate)
+        if current.version != aggregate.version:
+            raise ConcurrentUpdate(
+                f"{noun} {row_id} was changed by someone else; reload it and try again"
+            )
+        self._view.expect_unchanged(table, row_id)
+        aggregate.version += 1
+        self._view.put(table, row_id, aggregate)
+
+    def _name_taken(self, table: str, name: str, row_id: int | None) -> bool:
+        return any(
+            row.name.lower() == name.lower() and row.id != row_id for row in self._view.rows(table)
+        )
+
+
+class FakeImageRepository(_FakeRepository):
+    async def add(self, image: Image) -> Image:
+        self._check_name(image)
+        return self._add("images", image)
+
+    async def get(self, image_id: int) -> Image:
+        return self._seen(_copy(self._require("images", "image", image_id)))
+
+    async def get_by_name(self, name: str) -> Image | None:
+        found = [i for i in self._view.rows("images") if i.name.lower() == name.lower()]
+        return self._seen(_copy(found[0])) if found else None
+
+    async def list(self) -> builtins.list[Image]:
+        return [self._seen(_copy(i)) for i in self._view.rows("images")]
+
+    async def list_by_status(self, status: str) -> builtins.list[Image]:
+        rows = self._view.rows("images")
+        return [self._seen(_copy(i)) for i in rows if i.status == str(status)]
+
+    async def update(self, image: Image) -> None:
+        self._check_name(image)
+        self._update("images", "image", image)
+
+    async def delete(self, image_id: int) -> None:
+        self._require("images", "image", image_id)
+        if any(s.image_id == image_id for s in self._view.rows("scripts")):
+            raise Conflict(f"image {image_id} is used by at least one script")
+        self._view.remove("images", image_id)
+
+    def _check_name(self, image: Image) -> None:
+        if self._name_taken("images", image.name, image.id):
+            raise Conflict(f"an image named {image.name!r} already exists", field="name")
+
+
+class FakeScriptRepository(_FakeRepository):
+    async def add(self, script: Script) -> Script:
+        self._check(script)
+        return self._add("scripts", script)
+
+    async def get(self, script_id: int) -> Script:
+        return self._seen(_copy(self._require("scripts", "script", script_id)))
+
+    async def list(self) -> builtins.list[Script]:
+        return [self._seen(_copy(s)) for s in self._view.rows("scripts")]
+
+    async def list_by_image(self, image_id: int) -> builtins.list[Script]:
+        rows = self._view.rows("scripts")
+        return [self._seen(_copy(s)) for s in rows if s.image_id == image_id]
+
+    async def update(self, script: Script) -> None:
+        self._check(script)
+        self._update("scripts", "script", script)
+
+    async def delete(self, script_id: int) -> None:
+        self._require("scripts", "script", script_id)
+        view = self._view
+        view.remove("scripts", script_id)
+        for table in ("revisions", "jobs", "schedules"):
+            for row in list(view.rows(table)):
+                if row.script_id == script_id:
+                    view.remove(table, row.id)
+        _drop_orphan_firings(view)
+
+    async def add_revision(self, revision: ScriptRevision) -> ScriptRevision:
+        _require_parent(self._view, "scripts", "script", revision.script_id)
+        if any(
+            r.script_id == revision.script_id and r.number == revision.number
+            for r in self._view.rows("revisions")
+        ):
+            raise Conflict(
+                f"script {revision.script_id} already has a revision {revision.number}",
+                field="number",
+            )
+        revision.id = self._view.store.next_id("revisions")
+        self._view.put("revisions", revision.id, revision)
+        return revision
+
+    async def get_revision(self, script_id: int, number: int) -> ScriptRevision:
+        for r in self._view.rows("revisions"):
+            if r.script_id == script_id and r.number == number:
+                return _copy(r)
+        raise NotFound(f"script {script_id} has no revision {number}")
+
+    async def list_revisions(self, script_id: int) -> builtins.list[ScriptRevision]:
+        found = [_copy(r) for r in self._view.rows("revisions") if r.script_id == script_id]
+        return sorted(found, key=lambda r: r.number, reverse=True)
+
+    def _check(self, script: Script) -> None:
+        if self._name_taken("scripts", script.name, script.id):
+            raise Conflict(f"a script named {script.name!r} already exists", field="name")
+        _require_parent(self._view, "images", "image", script.image_id)
+
+
+class FakeJobRepository(_FakeRepository):
+    async def add(self, job: Job) -> Job:
+        _require_parent(self._view, "scripts", "script", job.script_id)
+        return self._add("jobs", job)
+
+    async def get(self, job_id: int) -> Job:
+        return self._seen(_copy(self._require("jobs", "job", job_id)))
+
+    async def update(self, job: Job) -> None:
+        self._update("jobs", "job", job)
+
+    async def list(
+        self,
+        *,
+        script_id: int | None = None,
+        status: JobStatus | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> builtins.list[Job]:
+        found = [
+            j
+            for j in reversed(list(self._view.rows("jobs")))
+            if (script_id is None or j.script_id == script_id)
+            and (status is None or j.status == status)
+            and (before_id is None or j.id < before_id)
+        ]
+        return [self._seen(_copy(j)) for j in found[:limit]]
+
+    async def list_unfinished(self) -> builtins.list[Job]:
+        rows = self._view.rows("jobs")
+        return [self._seen(_copy(j)) for j in rows if not j.status.is_final]
+
+
+class FakeScheduleRepository(_FakeRepository):
+    async def add(self, schedule: Schedule) -> Schedule:
+        _require_parent(self._view, "scripts", "script", schedule.script_id)
+        return self._add("schedules", schedule)
+
+    async def get(self, schedule_id: int) -> Schedule:
+        return self._seen(_copy(self._require("schedules", "schedule", schedule_id)))
+
+    async def list_by_script(self, script_id: int) -> builtins.list[Schedule]:
+        rows = self._view.rows("schedules")
+        return [self._seen(_copy(s)) for s in rows if s.script_id == script_id]
+
+    async def update(self, schedule: Schedule) -> None:
+        self._update("schedules", "schedule", schedule)
+
+    async def delete(self, schedule_id: int) -> None:
+        self._require("schedules", "schedule", schedule_id)
+        self._view.remove("schedules", schedule_id)
+        _drop_orphan_firings(self._view)
+
+    async def due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        found = [
+            s
+            for s in self._view.rows("schedules")
+            if s.enabled and s.next_run_at is not None and s.next_run_at <= now
+        ]
+        found.sort(key=lambda s: (s.next_run_at, s.id))
+        return [self._seen(_copy(s)) for s in found[:limit]]
+
+    async def next_due_time(self) -> datetime | None:
+        times = [
+            s.next_run_at
+            for s in self._view.rows("schedules")
+            if s.enabled and s.next_run_at is not None
+        ]
+        return min(times, default=None)
+
+    async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
+        row_id = schedule.require_id
+        current = self._view.get("schedules", row_id)
+        if current is None or current.next_run_at != seen_next_run_at:
+            return False
+        # Checked again on commit: a database would have made the loser wait here.
+        self._view.expect_unchanged("schedules", row_id)
+        claimed = _copy(current)
+        claimed.next_run_at = schedule.next_run_at
+        claimed.version += 1
+        self._view.put("schedules", row_id, claimed)
+        schedule.version = claimed.version
+        self._track(schedule)
+        return True
+
+    async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
+        _require_parent(self._view, "schedules", "schedule", firing.schedule_id)
+        if any(
+            f.schedule_id == firing.schedule_id and f.fire_time == firing.fire_time
+            for f in self._view.rows("firings")
+        ):
+            raise Conflict(
+                f"schedule {firing.schedule_id} already fired at {firing.fire_time.isoformat()}",
+                field="fire_time",
+            )
+        firing.id = self._view.store.next_id("firings")
+        self._view.put("firings", firing.id, firing)
+        return firing
+
+    async def list_firings(
+        self, schedule_id: int, limit: int = 100
+    ) -> builtins.list[ScheduleFiring]:
+        found = [f for f in self._view.rows("firings") if f.schedule_id == schedule_id]
+        found.sort(key=lambda f: (f.fire_time, f.id), reverse=True)
+        return [_copy(f) for f in found[:limit]]
+
+
+def _require_parent(view: _View, table: str, noun: str, row_id: int) -> None:
+    """What a foreign key does: refuse a reference to a row that is not there."""
+    if view.get(table, row_id) is None:
+        raise NotFound(f"{noun} {row_id} not found", field=f"{noun}_id")
+
+
+def _drop_orphan_firings(view: _View) -> None:
+    for firing in list(view.rows("firings")):
+        if view.get("schedules", firing.schedule_id) is None:
+            view.remove("firings", firing.id)
+
+
+class FakeUnitOfWork:
+    """The ``UnitOfWork`` port in memory, with the SQL one's commit and rollback rules."""
+
+    # Typed as the ports: a Protocol's attributes are invariant.
+    images: ImageRepository
+    scripts: ScriptRepository
+    jobs: JobRepository
+    schedules: ScheduleRepository
+
+    def __init__(
+        self, store: FakeStore | None = None, *, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self.store = store if store is not None else FakeStore()
+        self.committed = False
+        self._on_commit = on_commit
+        self._aggregates: dict[int, Aggregate] = {}
+        self._emitted: list[DomainEvent] = []
+        self._new_view()
+
+    def _new_view(self) -> None:
+        self._view = _View(self.store)
+        self.images = FakeImageRepository(self._view, self._track)
+        self.scripts = FakeScriptRepository(self._view, self._track)
+        self.jobs = FakeJobRepository(self._view, self._track)
+        self.schedules = FakeScheduleRepository(self._view, self._track)
+
+    def _track(self, aggregate: Aggregate) -> None:
+        self._aggregates.setdefault(id(aggregate), aggregate)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    def emit(self, event: DomainEvent) -> None:
+        self._emitted.append(event)
+
+    async def commit(self) -> None:
+        store, view = self.store, self._view
+        for (table, row_id), expected in view.expected_versions.items():
+            stored = store.tables[table].get(row_id)
+            if stored is None or stored.version != expected:
+                raise ConcurrentUpdate(f"{table} {row_id} was changed by someone else")
+        for table, changes in view.changes.items():
+            for row_id, row in changes.items():
+                if row is _DELETED:
+                    store.tables[table].pop(row_id, None)
+                else:
+                    store.tables[table][row_id] = row
+        raised = [e for a in self._aggregates.values() for e in a.events]
+        # One row per event even if the same event was raised and emitted.
+        events = list({e.event_id: e for e in raised + self._emitted}.values())
+        now = store.now()
+        for event in events:
+            store.outbox[store.next_id("outbox")] = _OutboxRow(
+                event_id=event.event_id,
+                routing_key=event.key(),
+                payload=encode_event(event),
+                created_at=now,
+            )
+        store.commits += 1
+        for aggregate in self._aggregates.values():
+            aggregate.events.clear()
+        self._emitted.clear()
+        self._new_view()
+        self.committed = True
+        if events and self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        for aggregate in self._aggregates.values():
+            aggregate.events.clear()
+        self._aggregates.clear()
+        self._emitted.clear()
+        self._new_view()
+
+
+class FakeOutbox:
+    """The ``Outbox`` port over a ``FakeStore``."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def pending(self, limit: int = 100) -> builtins.list[OutboxMessage]:
+        rows = sorted(self.store.outbox.items())
+        return [
+            OutboxMessage(id=message_id, event=decode_event(row.payload))
+            for message_id, row in rows
+            if row.published_at is None
+        ][:limit]
+
+    async def mark_published(self, message_ids: Sequence[int]) -> None:
+        now = self.store.now()
+        for message_id in message_ids:
+            row = self.store.outbox.get(message_id)
+            if row is not None and row.published_at is None:
+                row.published_at = now
+
+    async def purge_published(self, older_than: datetime) -> int:
+        old = [
+            message_id
+            for message_id, row in self.store.outbox.items()
+            if row.published_at is not None and row.published_at < older_than
+        ]
+        for message_id in old:
+            del self.store.outbox[message_id]
+        return len(old)
+
+    @property
+    def published(self) -> builtins.list[DomainEvent]:
+        """Every event marked published so far, for assertions."""
+        rows = sorted(self.store.outbox.items())
+        return [decode_event(r.payload) for _, r in rows if r.published_at is not None]
