@@ -153,6 +153,7 @@ def bootstrap(
                 config.broker.url,
                 concurrency=config.worker.concurrency,
                 exchange=config.broker.exchange,
+                queue_prefix=config.broker.queue_prefix,
             )
         else:
             bus = InProcessEventBus(concurrency=config.worker.concurrency)

@@ -62,6 +62,9 @@ class BrokerConfig(_Section):
     """RabbitMQ URL (``amqp://user:password@host:5672/``). Empty means the in-process
     bus, which only works when api, worker and scheduler share one process (serve)."""
     exchange: str = "scripter.events"
+    queue_prefix: str = ""
+    """Prepended to the work queues' names (scripter.build, scripter.run), so that
+    several installations can share one RabbitMQ virtual host."""
 
 
 class DockerConfig(_Section):
