@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from scripter.domain.events import DomainEvent, WorkQueue
 from scripter.domain.ports import EventHandler
 
@@ -19,6 +21,7 @@ class FakeEventBus:
         self.consumers: dict[str, EventHandler] = {}
         self.listeners: list[EventHandler] = []
         self.started = False
+        self._changed = asyncio.Condition()
 
     def consume(self, queue: WorkQueue, handler: EventHandler) -> None:
         self.consumers[queue.name] = handler
@@ -40,6 +43,12 @@ class FakeEventBus:
         if self.down:
             raise BrokerDown("broker unreachable")
         self.published.append(event)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for_published(self, count: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self.published) >= count)
 
     async def ping(self) -> None:
         if self.down:
