@@ -111,4 +111,4 @@ def remove_images(prefix: str) -> None:
     client = docker.from_env()
     for image in client.images.list():
         if any(tag.startswith(prefix + "/") for tag in image.tags):
-            client.images.remove(image.id, force=True)
+            client.images.remove(image.short_id, force=True)
