@@ -85,7 +85,9 @@ def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) ->
     from scripter.http.app import create_app
 
     roles = {Role.API, Role.WORKER, Role.SCHEDULER} if all_roles else {Role.API}
-    app = create_app(bootstrap(config), roles=roles, migrate=all_roles)
+    app = create_app(
+        bootstrap(config), roles=roles, migrate=all_roles or _database_is_local(config)
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -119,7 +121,7 @@ def _run_headless(config: Config, role_name: str) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await scripter.start({Role(role_name)})
+        await scripter.start({Role(role_name)}, migrate=_database_is_local(config))
         try:
             await stop.wait()
         finally:
@@ -128,6 +130,13 @@ def _run_headless(config: Config, role_name: str) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _database_is_local(config: Config) -> bool:
+    """SQLite lives in this machine's data directory, so every role brings it to the
+    latest schema at start (a fresh data directory works with any command). A shared
+    MariaDB is migrated by ``serve`` or ``migrate`` only, not by each api or worker."""
+    return config.database_url.startswith("sqlite")
 
 
 def _migrate(config: Config) -> int:

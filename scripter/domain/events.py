@@ -35,6 +35,20 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 # --- images -------------------------------------------------------------------------
 
 
+class ImageCreated(DomainEvent, frozen=True, kw_only=True, tag="image.created"):
+    """A new image definition was saved (status dormant)."""
+
+    image_id: int
+    name: str
+
+
+class ImageDeleted(DomainEvent, frozen=True, kw_only=True, tag="image.deleted"):
+    """The image's definition, files and Docker image were removed."""
+
+    image_id: int
+    name: str
+
+
 class ImageBuildRequested(DomainEvent, frozen=True, kw_only=True, tag="image.build_requested"):
     """A user asked for a build; a worker will build the image (command)."""
 
@@ -128,7 +142,9 @@ class ScheduleSkipped(DomainEvent, frozen=True, kw_only=True, tag="schedule.skip
 
 
 AnyEvent = (
-    ImageBuildRequested
+    ImageCreated
+    | ImageDeleted
+    | ImageBuildRequested
     | ImageBuildStarted
     | ImageBuilt
     | ImageBuildFailed

@@ -61,6 +61,12 @@ class Job(Aggregate):
     container_id: str | None = None
     error: str | None = None
     cancel_requested: bool = False
+    oom_killed: bool = False
+    """The kernel killed the container for using more memory than its limit."""
+    log_truncated: bool = False
+    """Output past the log limit was dropped."""
+    engine_id: str | None = None
+    """The Docker engine that runs (ran) the container."""
 
     @property
     def duration_seconds(self) -> float | None:

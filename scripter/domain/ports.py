@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -200,6 +201,13 @@ class Outbox(Protocol):
         ...
 
     async def mark_published(self, message_ids: Sequence[int]) -> None: ...
+
+    def relay_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Held by a relay while it drains, so that of the processes sharing this
+        outbox only one at a time reads and publishes the pending messages (else two
+        publish the same message). Yields False when the lock could not be had in a
+        reasonable time: then skip this drain."""
+        ...
 
 
 class Database(Protocol):

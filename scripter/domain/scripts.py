@@ -45,6 +45,12 @@ class Script(Aggregate):
     limits: ResourceLimits = field(default_factory=ResourceLimits)
     timeout_seconds: int | None = 3600
     network_mode: NetworkMode = NetworkMode.NONE
+    log_limit_bytes: int | None = None
+    """Most bytes of output a job keeps; None: the configured default."""
+    keep_last: int | None = None
+    """Retention: keep this many newest finished jobs; None: the configured default."""
+    keep_days: int | None = None
+    """Retention: keep finished jobs younger than this; None: the configured default."""
     current_revision: int = 0
     created_at: datetime
     updated_at: datetime

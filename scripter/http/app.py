@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from litestar import Litestar
+from litestar import HttpMethod, Litestar, Request, route
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.file_system import BaseLocalFileSystem
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.static_files import create_static_files_router
+from litestar.response.file import ASGIFileResponse
+from litestar.static_files import StaticFiles
 
 from scripter import __version__
 from scripter.bootstrap import Role, Scripter
@@ -20,6 +25,8 @@ from scripter.http.problems import EXCEPTION_HANDLERS
 
 PLACEHOLDER_UI = Path(__file__).parent / "placeholder"
 REPO_UI = Path(__file__).resolve().parents[2] / "ui" / "dist"
+SERVER_PREFIXES = frozenset({"api", "schema", "healthz"})
+"""First path segments the server owns: never answered with a UI file."""
 
 
 def ui_directory(configured: str) -> Path:
@@ -32,19 +39,59 @@ def ui_directory(configured: str) -> Path:
     return PLACEHOLDER_UI
 
 
+def ui_handler(directory: Path) -> HTTPRouteHandler:
+    """GET/HEAD of every path no other route claims: a file of the built UI, else
+    ``index.html`` so that client-side routes (``/images/3``) load the app.
+
+    Paths under the server's own prefixes (``/api/...``) and missing files with an
+    extension (``/assets/gone.js``) are 404 problems instead, never the app's HTML.
+    """
+    files = StaticFiles(
+        is_html_mode=True, directories=[directory], file_system=BaseLocalFileSystem()
+    )
+
+    @route(
+        ["/", "/{file_path:path}"],
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        name="ui",
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    async def ui_file(request: Request[Any, Any, Any]) -> ASGIFileResponse:
+        path = PurePosixPath("/", request.path_params.get("file_path") or "/")
+        head = request.method == HttpMethod.HEAD
+        if len(path.parts) > 1 and path.parts[1] in SERVER_PREFIXES:
+            raise NotFoundException(f"no route for {request.method} {path}")
+        try:
+            return await files.handle(path=path.as_posix(), is_head_response=head)
+        except NotFoundException:
+            if "." in path.name:
+                raise NotFoundException(f"no file at {path}") from None
+        return await files.handle(path="/index.html", is_head_response=head)
+
+    return ui_file
+
+
 def _openapi(ui: Path) -> OpenAPIConfig:
     # Swagger UI's assets are bundled by the UI build (ui/dist/vendor): the docs
-    # page must work offline, and Litestar's defaults load them from a CDN.
+    # page must work offline, and Litestar's defaults load them from a CDN. So does
+    # its default favicon: use the UI's own (or none; browsers then try /favicon.ico).
     vendor = ui / "vendor" / "swagger-ui"
+    favicon = (
+        "<link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
+        if (ui / "favicon.svg").is_file()
+        else ""
+    )
     plugin = (
         SwaggerRenderPlugin(
             path="/",
             js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
             css_url="/vendor/swagger-ui/swagger-ui.css",
             standalone_preset_js_url="/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+            favicon=favicon,
         )
         if vendor.is_dir()
-        else SwaggerRenderPlugin(path="/")
+        else SwaggerRenderPlugin(path="/", favicon=favicon)
     )
     return OpenAPIConfig(
         title="Scripter API",
@@ -71,8 +118,8 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
         route_handlers=[
             healthz,
             ImageController,
-            # Registered last and at "/": the explicit routes above stay reachable.
-            create_static_files_router(path="/", directories=[ui], html_mode=True, name="ui"),
+            # At "/" with a path parameter: the explicit routes above take precedence.
+            ui_handler(ui),
         ],
         dependencies={
             "scripter": Provide(lambda: scripter, use_cache=True, sync_to_thread=False),

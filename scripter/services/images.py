@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from scripter.domain.clock import Clock
 from scripter.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from scripter.domain.events import DomainEvent, ImageBuildRequested
+from scripter.domain.events import DomainEvent, ImageBuildRequested, ImageCreated, ImageDeleted
 from scripter.domain.images import (
     DOCKERFILE,
     EXTRA_CA_FILE,
@@ -145,6 +146,7 @@ class ImageService:
             image = await uow.images.add(
                 Image(name=name, description=description, created_at=now, updated_at=now)
             )
+            uow.emit(ImageCreated(image_id=image.require_id, name=name))
             # Files first, commit last: if writing fails nothing is committed, and if the
             # commit fails the folder is removed again.
             try:
@@ -165,7 +167,9 @@ class ImageService:
             image = await uow.images.get(image_id)
             if name is not None and name != image.name:
                 validate_image_name(name)
-                if await uow.images.get_by_name(name) is not None:
+                # Names are unique regardless of case: the image itself may hold this one.
+                holder = await uow.images.get_by_name(name)
+                if holder is not None and holder.id != image.id:
                     raise Conflict(f"an image named {name!r} already exists", field="name")
                 image.name = name
             if description is not None:
@@ -182,11 +186,31 @@ class ImageService:
         async with self._uow() as uow:
             image = await uow.images.get(image_id)
             _require_editable(image)
-            await self._files.write_file(IMAGES, image_id, relative, content)
+            # Save the record first: its version check (and the row lock it takes)
+            # orders this edit against a build request made at the same moment.
             image.updated_at = self._clock.now()
             await uow.images.update(image)
-            await uow.commit()
+            async with self._restoring(image_id, relative):
+                await self._files.write_file(IMAGES, image_id, relative, content)
+                await uow.commit()
         return FileInfo(path=str(relative), size=len(content), modified_at=image.updated_at)
+
+    @contextlib.asynccontextmanager
+    async def _restoring(self, image_id: int, path: PurePosixPath) -> AsyncIterator[None]:
+        """Put the file back as it was if the block fails (the edit was not committed)."""
+        try:
+            before: bytes | None = await self._files.read_file(IMAGES, image_id, path)
+        except NotFound:
+            before = None
+        try:
+            yield
+        except BaseException:
+            if before is None:
+                with contextlib.suppress(NotFound):
+                    await self._files.delete_file(IMAGES, image_id, path)
+            else:
+                await self._files.write_file(IMAGES, image_id, path, before)
+            raise
 
     async def delete_file(self, image_id: int, path: str) -> None:
         relative = validate_relative_path(path)
@@ -195,10 +219,11 @@ class ImageService:
         async with self._uow() as uow:
             image = await uow.images.get(image_id)
             _require_editable(image)
-            await self._files.delete_file(IMAGES, image_id, relative)
             image.updated_at = self._clock.now()
             await uow.images.update(image)
-            await uow.commit()
+            async with self._restoring(image_id, relative):
+                await self._files.delete_file(IMAGES, image_id, relative)
+                await uow.commit()
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -235,6 +260,7 @@ class ImageService:
             if image.docker_image_id or image.tag:
                 await self._runtime.remove_image(image.docker_image_id or image.tag or "")
             await uow.images.delete(image_id)
+            uow.emit(ImageDeleted(image_id=image_id, name=image.name))
             await uow.commit()
         await self._files.delete_owner(IMAGES, image_id)
 
@@ -267,14 +293,23 @@ class ImageService:
     async def _build(self, image: Image) -> None:
         image_id = image.require_id
         tag = image.docker_tag(self._settings.image_prefix)
-        overrides: dict[str, bytes] = {}
-        if self._settings.extra_ca_pem:
-            dockerfile = await self._files.read_file(IMAGES, image_id, PurePosixPath(DOCKERFILE))
-            overrides[DOCKERFILE] = with_extra_ca_certificates(dockerfile.decode()).encode()
-            overrides[EXTRA_CA_FILE] = self._settings.extra_ca_pem
-        sink = await self._files.open_log(self._files.build_log(image_id), truncate=True)
-        context = await self._files.stage_copy(IMAGES, image_id, overrides)
         try:
+            sink = await self._files.open_log(self._files.build_log(image_id), truncate=True)
+        except OSError as exc:
+            await self._finish(image_id, error=f"the build log cannot be written: {exc}")
+            return
+        context: Path | None = None
+        try:
+            # Everything that can fail is inside the try: a failure fails the build (and
+            # closes the log) rather than leaving it building until a redelivery.
+            overrides: dict[str, bytes] = {}
+            if self._settings.extra_ca_pem:
+                dockerfile = await self._files.read_file(
+                    IMAGES, image_id, PurePosixPath(DOCKERFILE)
+                )
+                overrides[DOCKERFILE] = with_extra_ca_certificates(dockerfile.decode()).encode()
+                overrides[EXTRA_CA_FILE] = self._settings.extra_ca_pem
+            context = await self._files.stage_copy(IMAGES, image_id, overrides)
             result = await self._runtime.build_image(
                 context,
                 tag,
@@ -294,7 +329,8 @@ class ImageService:
             await self._finish(image_id, docker_image_id=result.image_id, tag=result.tag)
         finally:
             sink.close()
-            await self._files.discard_stage(context)
+            if context is not None:
+                await self._files.discard_stage(context)
 
     async def _finish(
         self, image_id: int, *, error: str | None = None, docker_image_id: str = "", tag: str = ""

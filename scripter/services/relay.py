@@ -44,21 +44,27 @@ class OutboxRelay:
         """Publish everything pending; returns how many were published.
         Stops at the first publish error, leaving the rest for the next try."""
         published = 0
-        while True:
-            messages = await self._outbox.pending(self._batch)
-            if not messages:
-                return published
-            done: list[int] = []
-            try:
-                for message in messages:
-                    await self._bus.publish(message.event)
-                    done.append(message.id)
-            finally:
-                if done:
-                    await self._outbox.mark_published(done)
-                    published += len(done)
-            if len(messages) < self._batch:
-                return published
+        # Every process runs a relay on the shared outbox: one drains at a time, so
+        # the next one reads only what is still unpublished.
+        async with self._outbox.relay_lock() as locked:
+            if not locked:
+                log.info("outbox relay: another process is draining; trying again later")
+                return 0
+            while True:
+                messages = await self._outbox.pending(self._batch)
+                if not messages:
+                    return published
+                done: list[int] = []
+                try:
+                    for message in messages:
+                        await self._bus.publish(message.event)
+                        done.append(message.id)
+                finally:
+                    if done:
+                        await self._outbox.mark_published(done)
+                        published += len(done)
+                if len(messages) < self._batch:
+                    return published
 
     async def run(self) -> None:
         """Drain on every notify, and every ``sweep_seconds`` for events committed by

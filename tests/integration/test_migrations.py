@@ -69,6 +69,7 @@ _REFLECTED_SPELLINGS = [
     (re.compile(r" (CHARACTER SET|COLLATE) \S+"), ""),  # table defaults; NOCASE: see contract
     (re.compile(r"^TINYINT\(1\)$"), "BOOL"),  # MariaDB's BOOL
     (re.compile(r"^INTEGER\(11\)$"), "INTEGER"),  # display width
+    (re.compile(r"^BIGINT\(20\)$"), "BIGINT"),
     (re.compile(r"^LONGTEXT$"), "JSON"),  # MariaDB's JSON is LONGTEXT + CHECK
 ]
 

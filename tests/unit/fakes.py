@@ -22,7 +22,8 @@ import builtins
 import copy
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -493,6 +494,10 @@ class FakeOutbox:
             row = self.store.outbox.get(message_id)
             if row is not None and row.published_at is None:
                 row.published_at = now
+
+    @asynccontextmanager
+    async def relay_lock(self) -> AsyncIterator[bool]:
+        yield True  # one process: nothing to exclude
 
     async def purge_published(self, older_than: datetime) -> int:
         old = [

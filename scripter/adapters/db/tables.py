@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -136,6 +137,9 @@ scripts = Table(
     Column("limits", JSON, nullable=False),
     Column("timeout_seconds", Integer),
     Column("network_mode", String(20), nullable=False),
+    Column("log_limit_bytes", BigInteger),
+    Column("keep_last", Integer),
+    Column("keep_days", Integer),
     Column("current_revision", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -180,6 +184,11 @@ jobs = Table(
     Column("container_id", String(255)),
     Column("error", large_text()),
     Column("cancel_requested", Boolean, nullable=False),
+    Column("oom_killed", Boolean, nullable=False),
+    Column("log_truncated", Boolean, nullable=False),
+    # The Docker engine the container ran on: recovery after a restart judges only
+    # the jobs of its own engine (other hosts' workers own theirs).
+    Column("engine_id", String(128)),
     # The job list pages newest first, per script or per status.
     Index(None, "script_id", "id"),
     Index(None, "status", "id"),

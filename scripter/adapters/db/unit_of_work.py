@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripter.adapters.db.repositories import (
@@ -27,6 +29,9 @@ from scripter.domain.ports import (
     ScheduleRepository,
     ScriptRepository,
 )
+
+RELAY_LOCK_TIMEOUT = 10.0
+"""Seconds a relay waits for another process's relay to finish its drain."""
 
 
 def _now(clock: Clock | None) -> datetime:
@@ -185,6 +190,34 @@ class SqlOutbox:
         )
         async with self._session_factory() as session, session.begin():
             await session.execute(statement)
+
+    @asynccontextmanager
+    async def relay_lock(self, timeout: float = RELAY_LOCK_TIMEOUT) -> AsyncIterator[bool]:
+        """On MariaDB, a named lock (``GET_LOCK``) of this database's outbox, held by a
+        connection of its own: every process of a scaled-out installation runs a relay
+        on the same outbox, and without it two would publish the same row. The server
+        releases the lock if the holder's connection dies. SQLite has one process,
+        so nothing to exclude."""
+        async with self._session_factory() as session:
+            connection = await session.connection()
+            if connection.dialect.name == "sqlite":
+                yield True
+                return
+            database = connection.engine.url.database or ""
+            # Lock names are server-wide and at most 64 characters.
+            name = f"scripter.outbox.{database}"
+            if len(name) > 64:
+                name = "scripter.outbox." + hashlib.sha256(database.encode()).hexdigest()[:40]
+            got = await connection.scalar(
+                text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": timeout}
+            )
+            if got != 1:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                await connection.scalar(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
 
     async def purge_published(self, older_than: datetime) -> int:
         """Delete messages published before ``older_than``; returns how many."""

@@ -34,6 +34,9 @@ def _values(job: Job) -> dict[str, Any]:
         "container_id": job.container_id,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
+        "oom_killed": job.oom_killed,
+        "log_truncated": job.log_truncated,
+        "engine_id": job.engine_id,
     }
 
 
@@ -58,6 +61,9 @@ def _job(row: Any) -> Job:
         container_id=row["container_id"],
         error=row["error"],
         cancel_requested=bool(row["cancel_requested"]),
+        oom_killed=bool(row["oom_killed"]),
+        log_truncated=bool(row["log_truncated"]),
+        engine_id=row["engine_id"],
     )
 
 
