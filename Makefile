@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/vite.config.* -type f 2>/dev/null)
+UI_SOURCES := $(shell find ui/src ui/scripts ui/index.html ui/package.json ui/vite.config.* -type f 2>/dev/null)
 
 .PHONY: serve test lint typecheck pytest ui install clean
 

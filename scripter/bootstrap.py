@@ -24,11 +24,15 @@ from scripter.adapters.docker_runtime import DockerRuntime
 from scripter.adapters.files import LocalFileStore
 from scripter.config import Config
 from scripter.domain.clock import Clock
-from scripter.domain.events import BUILD_QUEUE
+from scripter.domain.events import BUILD_QUEUE, RUN_QUEUE, WORK_QUEUES, DomainEvent
 from scripter.domain.ports import ContainerRuntime, EventBus, FileStore, Outbox, UnitOfWork
+from scripter.domain.scripts import NetworkMode
 from scripter.services.health import HealthReport, check_health
 from scripter.services.images import ImageService, ImageSettings
+from scripter.services.job_runner import JobRunner, RunnerSettings
+from scripter.services.jobs import JobService
 from scripter.services.relay import OutboxRelay
+from scripter.services.scripts import ScriptService, ScriptServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +61,12 @@ class Scripter:
     clock: Clock
     relay: OutboxRelay
     images: ImageService = field(init=False)
+    scripts: ScriptService = field(init=False)
+    jobs: JobService = field(init=False)
+    runner: JobRunner = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _bus_started: bool = False
+    _builds_recovered: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.images = ImageService(
@@ -67,6 +75,24 @@ class Scripter:
             runtime=self.runtime,
             clock=self.clock,
             settings=image_settings(self.config),
+        )
+        self.scripts = ScriptService(
+            uow=self.unit_of_work,
+            files=self.files,
+            clock=self.clock,
+            # Script files follow the same size limit as image files.
+            settings=ScriptServiceSettings(
+                max_file_bytes=self.config.images.max_file_bytes,
+                default_network=NetworkMode(self.config.docker.job_network),
+            ),
+        )
+        self.jobs = JobService(uow=self.unit_of_work, files=self.files, clock=self.clock)
+        self.runner = JobRunner(
+            uow=self.unit_of_work,
+            files=self.files,
+            runtime=self.runtime,
+            clock=self.clock,
+            settings=runner_settings(self.config),
         )
 
     def unit_of_work(self) -> UnitOfWork:
@@ -82,14 +108,45 @@ class Scripter:
         if migrate:
             await self.migrate()
         if Role.WORKER in roles:
-            self.bus.consume(BUILD_QUEUE, self.images.handle_build_requested)
-            if isinstance(self.bus, InProcessEventBus):
-                # The in-process queue died with the last process: nothing else will
-                # redeliver what it held (RabbitMQ would).
-                await self.images.recover_interrupted_builds(requeue_waiting=True)
+            self.bus.consume(BUILD_QUEUE, self._build_after_recovery)
+            self.bus.consume(RUN_QUEUE, self.runner.handle_job_requested)
+            self.bus.listen(self.runner.handle_cancel_requested)
+            self._tasks.append(asyncio.create_task(self._recover(), name="worker-recovery"))
         self._tasks.append(asyncio.create_task(self._start_bus(), name="bus-start"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         log.info("started: %s", ", ".join(sorted(roles)))
+
+    async def _recover(self) -> None:
+        """Pick up what the last worker left: interrupted builds, running containers.
+        The in-process queue died with the last process, so what it held is asked
+        for again (RabbitMQ keeps and redelivers it by itself)."""
+        in_process = isinstance(self.bus, InProcessEventBus)
+        started = self.clock.now()
+        delay = 1.0
+        while True:
+            try:
+                if in_process:
+                    # Not with RabbitMQ: another worker may be building right now. A
+                    # build whose worker died fails when RabbitMQ redelivers its request.
+                    try:
+                        await self.images.recover_interrupted_builds(requeue_before=started)
+                    finally:
+                        self._builds_recovered.set()
+                else:
+                    self._builds_recovered.set()
+                await self.runner.recover(requeue_before=started if in_process else None)
+            except Exception as exc:
+                log.warning("worker recovery failed (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+            else:
+                return
+
+    async def _build_after_recovery(self, event: DomainEvent) -> None:
+        # Until recovery has run, a build this process starts could be mistaken for
+        # one its predecessor left behind.
+        await self._builds_recovered.wait()
+        await self.images.handle_build_requested(event)
 
     async def _start_bus(self) -> None:
         delay = 0.5
@@ -107,6 +164,7 @@ class Scripter:
 
     async def stop(self) -> None:
         self.relay.stop()
+        await self.runner.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -138,6 +196,19 @@ def image_settings(config: Config) -> ImageSettings:
     )
 
 
+def runner_settings(config: Config) -> RunnerSettings:
+    host = config.host_data_directory
+    return RunnerSettings(
+        namespace=config.docker.image_prefix,
+        concurrency=config.worker.concurrency,
+        log_limit_bytes=config.jobs.log_limit_bytes,
+        keep_last=config.jobs.keep_last or None,
+        keep_days=config.jobs.keep_days or None,
+        stop_grace_seconds=config.jobs.stop_grace_seconds,
+        host_data_directory=None if host == config.data_directory else host,
+    )
+
+
 def bootstrap(
     config: Config,
     *,
@@ -154,6 +225,8 @@ def bootstrap(
                 concurrency=config.worker.concurrency,
                 exchange=config.broker.exchange,
                 queue_prefix=config.broker.queue_prefix,
+                # Every role declares them: the api may publish before any worker ran.
+                work_queues=WORK_QUEUES,
             )
         else:
             bus = InProcessEventBus(concurrency=config.worker.concurrency)

@@ -73,7 +73,7 @@ class DockerConfig(_Section):
     build_network: str = ""
     """Network mode of image builds (empty: Docker's default)."""
     job_network: str = "none"
-    """Default network mode of job containers (a script may override it)."""
+    """Network mode of new scripts that name none: none, bridge or host."""
     extra_ca_certificates: list[str] = msgspec.field(default_factory=list)
     """PEM files added to every image build, for TLS-intercepting proxies."""
     image_prefix: str = "scripter"
@@ -83,6 +83,20 @@ class DockerConfig(_Section):
 class WorkerConfig(_Section):
     concurrency: int = 4
     """Builds and jobs run at once by one worker (also the broker prefetch)."""
+
+
+class JobsConfig(_Section):
+    log_limit_bytes: int = 100 * 1024 * 1024
+    """Most output a job keeps (a script may set its own). Past it the job is stopped
+    and its log ends with a line saying it was cut."""
+    keep_last: int = 100
+    """Retention: per script, finished jobs beyond the newest ``keep_last`` (0: no
+    count limit) ..."""
+    keep_days: int = 30
+    """... and those older than ``keep_days`` (0: no age limit) are deleted with their
+    logs."""
+    stop_grace_seconds: float = 10.0
+    """Cancel and timeout: SIGTERM, this long to exit, then SIGKILL."""
 
 
 class ImagesConfig(_Section):
@@ -106,6 +120,7 @@ class Config(_Section):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     docker: DockerConfig = msgspec.field(default_factory=DockerConfig)
     worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
     images: ImagesConfig = msgspec.field(default_factory=ImagesConfig)
     scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
@@ -213,6 +228,12 @@ def _check_values(config: Config) -> None:
         raise ConfigError(f"server.port: {config.server.port} is not a TCP port (1-65535)")
     if config.worker.concurrency < 1:
         raise ConfigError("worker.concurrency: must be at least 1")
+    if config.jobs.log_limit_bytes < 1024:
+        raise ConfigError("jobs.log_limit_bytes: must be at least 1024")
+    if config.jobs.keep_last < 0 or config.jobs.keep_days < 0:
+        raise ConfigError("jobs.keep_last and jobs.keep_days: must be 0 or more")
+    if config.jobs.stop_grace_seconds < 0:
+        raise ConfigError("jobs.stop_grace_seconds: must be 0 or more")
     if config.images.max_file_bytes < 1:
         raise ConfigError("images.max_file_bytes: must be at least 1")
     url = config.database.url
@@ -235,6 +256,8 @@ def _check_values(config: Config) -> None:
             "docker.image_prefix: must be a Docker repository path in lower case "
             f"(got {config.docker.image_prefix!r})"
         )
+    if config.docker.job_network not in ("none", "bridge", "host"):
+        raise ConfigError("docker.job_network: must be none, bridge or host")
     try:
         ZoneInfo(config.scheduler.timezone)
     except (ZoneInfoNotFoundError, ValueError):

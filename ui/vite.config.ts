@@ -19,6 +19,8 @@ export default defineConfig({
       '/api': apiServer,
       '/healthz': apiServer,
       '/schema': apiServer,
+      // Swagger UI's files for /schema, copied into the server's dist/ by the build.
+      '/vendor': apiServer,
     },
   },
   test: {

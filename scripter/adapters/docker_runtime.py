@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
 import docker.errors
 import docker.types
-import requests.exceptions
 from docker.utils import kwargs_from_env
 
 from scripter.domain.ports import (
@@ -29,6 +31,8 @@ from scripter.domain.ports import (
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 _CONFLICT = 409
 
 
@@ -38,6 +42,8 @@ class DockerRuntime:
         self._base_url = base_url
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
+        self._engine_id: str | None = None
+        self._exits: _ExitWatcher | None = None
         # Creating the client talks to the engine (API version negotiation), and two
         # worker threads may race to create it.
         self._client_lock = threading.Lock()
@@ -61,6 +67,9 @@ class DockerRuntime:
         return await asyncio.to_thread(lambda: fn(self._get_client()))
 
     async def close(self) -> None:
+        if self._exits is not None:
+            await asyncio.to_thread(self._exits.close)
+            self._exits = None
         client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(client.close)
@@ -155,6 +164,7 @@ class DockerRuntime:
                 cap_drop=["ALL"] if spec.drop_all_capabilities else None,
                 security_opt=["no-new-privileges"] if spec.no_new_privileges else None,
                 user=spec.user,
+                init=spec.init,
                 # Never auto_remove: wait() and logs would then race the removal.
             )
             try:
@@ -168,21 +178,26 @@ class DockerRuntime:
         return await self._call(run)
 
     async def wait(self, container_id: str, timeout: float | None = None) -> int:
-        def wait(client: docker.DockerClient) -> int:
+        # Not the blocking wait endpoint: each waiting job would hold a thread of the
+        # small default pool for its whole run. One thread follows the engine's "die"
+        # events for every waiter instead.
+        loop = asyncio.get_running_loop()
+        if self._exits is None:
+            self._exits = _ExitWatcher(self._get_client, loop)
+        exited = await asyncio.to_thread(self._exits.register, container_id)
+        try:
+            # Subscribed before looking: an exit in between cannot be missed.
+            info = await self.inspect(container_id)
+            if info is None:
+                raise LookupError(f"No such container: {container_id}")
+            if info.exit_code is not None:
+                return info.exit_code
             try:
-                # The stubs say int; requests takes any number of seconds.
-                result = client.api.wait(container_id, timeout=timeout)  # type: ignore[arg-type]
-            except requests.exceptions.ReadTimeout as e:
-                raise WaitTimedOut(container_id) from e
-            except requests.exceptions.ConnectionError as e:
-                # Over the unix socket a read timeout arrives as a ConnectionError
-                # (PITFALLS); an unreachable engine must still surface as itself.
-                if timeout is not None and "timed out" in str(e).lower():
-                    raise WaitTimedOut(container_id) from e
-                raise
-            return int(result["StatusCode"])
-
-        return await self._call(wait)
+                return await asyncio.wait_for(asyncio.shield(exited), timeout)
+            except TimeoutError:
+                raise WaitTimedOut(container_id) from None
+        finally:
+            self._exits.unregister(container_id, exited)
 
     async def stop(self, container_id: str, grace_seconds: float = 10) -> None:
         # The API takes whole seconds; round up so the grace is never shortened.
@@ -197,6 +212,21 @@ class DockerRuntime:
         await self._call(
             lambda c: _ignore_gone(lambda: c.api.remove_container(container_id, force=True))
         )
+
+    async def inspect(self, container_id: str) -> ContainerInfo | None:
+        def inspect(client: docker.DockerClient) -> ContainerInfo | None:
+            try:
+                return _info(client.api.inspect_container(container_id))
+            except docker.errors.NotFound:
+                return None
+
+        return await self._call(inspect)
+
+    async def engine_id(self) -> str:
+        if self._engine_id is None:
+            info = await self._call(lambda c: c.info())
+            self._engine_id = str(info.get("ID") or info.get("Name") or "unknown")
+        return self._engine_id
 
     async def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         # "key" alone filters on the label's presence, "key=value" on its value.
@@ -266,4 +296,98 @@ def _info(attrs: Mapping[str, Any]) -> ContainerInfo:
         status=status,
         labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
         exit_code=exit_code,
+        oom_killed=bool(state.get("OOMKilled", False)),
+        created_at=_timestamp(attrs.get("Created")),
     )
+
+
+def _timestamp(value: object) -> datetime | None:
+    """Docker's RFC 3339 times carry nanoseconds, which ``fromisoformat`` refuses."""
+    if not isinstance(value, str) or not value:
+        return None
+    head, _, rest = value.rstrip("Z").partition(".")
+    try:
+        return datetime.fromisoformat(f"{head}.{rest[:6]:0<6}+00:00")
+    except ValueError:
+        return None
+
+
+class _ExitWatcher:
+    """Follows the engine's container "die" events in one thread and resolves the
+    futures of whoever waits for those containers. Reconnects if the stream breaks."""
+
+    def __init__(
+        self, client: Callable[[], docker.DockerClient], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._client = client
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[asyncio.Future[int]]] = {}
+        self._subscribed = threading.Event()
+        self._stream: Any = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def register(self, container_id: str) -> asyncio.Future[int]:
+        """A future for the container's exit code. Blocks until the event stream is
+        open, so exits after this call are seen."""
+        future: asyncio.Future[int] = self._loop.create_future()
+        with self._lock:
+            self._waiters.setdefault(container_id, []).append(future)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._follow, name="docker-exit-events", daemon=True
+                )
+                self._thread.start()
+        if not self._subscribed.wait(30):
+            raise RuntimeError("the Docker engine's event stream did not open")
+        return future
+
+    def unregister(self, container_id: str, future: asyncio.Future[int]) -> None:
+        with self._lock:
+            waiting = self._waiters.get(container_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._waiters.pop(container_id, None)
+
+    def close(self) -> None:
+        self._closed = True
+        stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _follow(self) -> None:
+        while not self._closed:
+            try:
+                self._stream = self._client().events(
+                    decode=True, filters={"type": "container", "event": "die"}
+                )
+                self._subscribed.set()
+                for event in self._stream:
+                    self._dispatch(event)
+            except Exception as exc:
+                if self._closed:
+                    return
+                # While disconnected, exits can be missed; callers that poll inspect()
+                # as well (the job supervisor does) still see them.
+                self._subscribed.clear()
+                log.warning("docker event stream broke: %s", exc)
+                time.sleep(1)
+
+    def _dispatch(self, event: Mapping[str, Any]) -> None:
+        actor = event.get("Actor") or {}
+        container_id = str(actor.get("ID") or event.get("id") or "")
+        code = int((actor.get("Attributes") or {}).get("exitCode", -1))
+        with self._lock:
+            futures = list(self._waiters.get(container_id, []))
+        for future in futures:
+            self._loop.call_soon_threadsafe(_resolve, future, code)
+
+
+def _resolve(future: asyncio.Future[int], code: int) -> None:
+    if not future.done():
+        future.set_result(code)

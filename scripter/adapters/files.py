@@ -62,6 +62,27 @@ class LocalFileStore:
     async def open_log(self, path: Path, *, truncate: bool) -> FileLogSink:
         return await asyncio.to_thread(FileLogSink, path, truncate)
 
+    def job_log(self, script_id: int, file_name: str) -> Path:
+        return self.owner_dir(SourceArea.SCRIPTS, script_id) / "logs" / file_name
+
+    def revision_dir(self, script_id: int, number: int) -> Path:
+        return self.owner_dir(SourceArea.SCRIPTS, script_id) / "revisions" / str(number)
+
+    async def materialize(self, folder: Path, files: Mapping[str, bytes]) -> None:
+        await asyncio.to_thread(_materialize, folder, files)
+
+    async def create_empty(self, path: Path) -> None:
+        await asyncio.to_thread(_create_empty, path)
+
+    async def size(self, path: Path) -> int:
+        return await asyncio.to_thread(_size, path)
+
+    async def cut(self, path: Path, limit: int, notice: bytes) -> None:
+        await asyncio.to_thread(_cut, path, limit, notice)
+
+    async def delete_path(self, path: Path) -> None:
+        await asyncio.to_thread(_delete_path, path)
+
     # --- blocking parts, run in a thread ---------------------------------------------
 
     @staticmethod
@@ -172,3 +193,52 @@ def _read_range(path: Path, offset: int, limit: int | None) -> bytes:
             return handle.read(-1 if limit is None else limit)
     except FileNotFoundError:
         return b""
+
+
+def _materialize(folder: Path, files: Mapping[str, bytes]) -> None:
+    if folder.is_dir():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    try:
+        for name, content in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        # Readable by the job's user whoever it is; nobody writes here after this.
+        for path in [staging, *staging.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not folder.is_dir():  # not a lost race with another worker: a real error
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _create_empty(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    path.chmod(0o666)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _cut(path: Path, limit: int, notice: bytes) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(limit)
+        handle.seek(limit)
+        handle.write(notice)
+
+
+def _delete_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -82,6 +82,24 @@ class ImageDestroyed(DomainEvent, frozen=True, kw_only=True, tag="image.destroye
     image_id: int
 
 
+# --- scripts ------------------------------------------------------------------------
+
+
+class ScriptSaved(DomainEvent, frozen=True, kw_only=True, tag="script.saved"):
+    """A save changed the script's files or run settings: ``revision`` is the new
+    current revision (1 when the script was created)."""
+
+    script_id: int
+    revision: int
+
+
+class ScriptDeleted(DomainEvent, frozen=True, kw_only=True, tag="script.deleted"):
+    """The script, its revisions, jobs, schedules, files and logs were removed."""
+
+    script_id: int
+    name: str
+
+
 # --- jobs ---------------------------------------------------------------------------
 
 
@@ -149,6 +167,8 @@ AnyEvent = (
     | ImageBuilt
     | ImageBuildFailed
     | ImageDestroyed
+    | ScriptSaved
+    | ScriptDeleted
     | JobRequested
     | JobStarted
     | JobFinished
@@ -183,5 +203,7 @@ class WorkQueue(msgspec.Struct, frozen=True):
 
 
 BUILD_QUEUE = WorkQueue("scripter.build", (ImageBuildRequested.key(),))
-RUN_QUEUE = WorkQueue("scripter.run", (JobRequested.key(), JobCancelRequested.key()))
+RUN_QUEUE = WorkQueue("scripter.run", (JobRequested.key(),))
+# JobCancelRequested is not a work item: every worker listens for it (fan-out), and
+# the one whose container runs the job stops it.
 WORK_QUEUES: tuple[WorkQueue, ...] = (BUILD_QUEUE, RUN_QUEUE)

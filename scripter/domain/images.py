@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from scripter.domain.errors import IllegalTransition, InvalidInput
+from scripter.domain.errors import IllegalTransition
 from scripter.domain.events import (
     ImageBuildFailed,
     ImageBuildRequested,
@@ -16,6 +16,7 @@ from scripter.domain.events import (
     ImageDestroyed,
 )
 from scripter.domain.model import Aggregate
+from scripter.domain.names import validate_name
 
 
 class ImageStatus(enum.StrEnum):
@@ -31,16 +32,9 @@ class ImageStatus(enum.StrEnum):
     """The last build failed; files are editable, the error is recorded."""
 
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
 def validate_image_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise InvalidInput(
-            "name must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
-            field="name",
-        )
-    return name
+    """The rule every name follows (``scripter.domain.names.validate_name``)."""
+    return validate_name(name)
 
 
 @dataclass(kw_only=True, eq=False)

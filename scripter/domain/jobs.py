@@ -107,10 +107,41 @@ class Job(Aggregate):
             )
         )
 
-    def request_cancel(self) -> None:
+    def request_cancel(self, now: datetime) -> None:
+        """A queued job ends cancelled at once (it will never start); a running one is
+        flagged, and its worker stops the container (``JobCancelRequested``)."""
         if self.status.is_final:
             raise IllegalTransition(f"job {self.id} already ended as {self.status}")
+        if self.status == JobStatus.QUEUED:
+            self.cancel_requested = True
+            self.finish(
+                now, JobStatus.CANCELLED, exit_code=None, error="cancelled before it started"
+            )
+            return
         if self.cancel_requested:
             return
         self.cancel_requested = True
         self.raise_event(JobCancelRequested(job_id=self.require_id))
+
+    def finish_from_exit(
+        self, now: datetime, exit_code: int, *, oom_killed: bool, memory_mb: int | None
+    ) -> None:
+        """End a job whose process exited by itself (not stopped by us)."""
+        self.oom_killed = oom_killed
+        if exit_code == 0 and not oom_killed:
+            self.finish(now, JobStatus.SUCCEEDED, exit_code=0)
+        elif oom_killed:
+            limit = f" of {memory_mb} MB" if memory_mb else ""
+            self.finish(
+                now,
+                JobStatus.FAILED,
+                exit_code=exit_code,
+                error=f"killed by the kernel: out of memory (limit{limit})",
+            )
+        else:
+            self.finish(now, JobStatus.FAILED, exit_code=exit_code, error=f"exit code {exit_code}")
+
+
+def log_file_name(created_at: datetime, job_id: int) -> str:
+    """``<YYYY-MM-DDTHH-MM-SS>__<JOB_ID>.log``, the seed's naming, in UTC."""
+    return f"{created_at:%Y-%m-%dT%H-%M-%S}__{job_id}.log"

@@ -112,6 +112,22 @@ class JobRepository(Protocol):
         """Queued and running jobs, oldest first (for recovery after a restart)."""
         ...
 
+    async def has_unfinished(self, script_id: int) -> bool:
+        """Whether the script has a queued or running job."""
+        ...
+
+    async def prunable(
+        self, script_id: int, *, keep_last: int | None, older_than: datetime | None
+    ) -> builtins.list[Job]:
+        """Finished jobs of the script that retention lets go: those beyond its
+        ``keep_last`` newest finished jobs, and those created before ``older_than``
+        (a limit that is None does not apply). Unfinished jobs are never returned."""
+        ...
+
+    async def delete(self, job_id: int) -> None:
+        """Remove the row; a missing one is ``NotFound``."""
+        ...
+
 
 class ScheduleRepository(Protocol):
     async def add(self, schedule: Schedule) -> Schedule: ...
@@ -282,6 +298,9 @@ class ContainerSpec:
     drop_all_capabilities: bool = True
     no_new_privileges: bool = True
     user: str | None = None
+    init: bool = True
+    """Run a tiny init as PID 1 that forwards signals and reaps zombies: a program
+    that is PID 1 itself ignores SIGTERM unless it installs a handler."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -291,6 +310,9 @@ class ContainerInfo:
     """Docker's status word: created, running, exited, ..."""
     labels: Mapping[str, str]
     exit_code: int | None
+    oom_killed: bool = False
+    """The kernel killed it for exceeding its memory limit."""
+    created_at: datetime | None = None
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -359,6 +381,14 @@ class ContainerRuntime(Protocol):
         """Remove (forcefully); a missing container is not an error."""
         ...
 
+    async def inspect(self, container_id: str) -> ContainerInfo | None:
+        """The container's state, or None if it does not exist."""
+        ...
+
+    async def engine_id(self) -> str:
+        """A stable id of the Docker engine (jobs remember where they ran)."""
+        ...
+
     async def list_containers(self, labels: Mapping[str, str]) -> builtins.list[ContainerInfo]:
         """All containers (running or not) carrying every given label; a label with an
         empty value matches any value."""
@@ -388,6 +418,9 @@ class FileStore(Protocol):
     Paths given to it have passed ``validate_relative_path``; the store itself
     refuses any that would pass through a symlink (``InvalidInput``).
     """
+
+    root: Path
+    """The data directory; paths stored in the database are relative to it."""
 
     def source_dir(self, area: SourceArea, owner_id: int) -> Path:
         """``<data>/<area>/<id>/src``: the build context of an image, a script's files."""
@@ -434,6 +467,37 @@ class FileStore(Protocol):
 
     async def open_log(self, path: Path, *, truncate: bool) -> LogSink:
         """A sink appending to ``path`` (created, with its folder, if missing)."""
+        ...
+
+    def job_log(self, script_id: int, file_name: str) -> Path:
+        """``<data>/scripts/<id>/logs/<file_name>``."""
+        ...
+
+    def revision_dir(self, script_id: int, number: int) -> Path:
+        """``<data>/scripts/<id>/revisions/<number>``: a revision's files, read-only
+        for jobs, so editing the script never changes what a running job sees."""
+        ...
+
+    async def materialize(self, folder: Path, files: Mapping[str, bytes]) -> None:
+        """Write ``files`` into ``folder`` once: if it exists it is left as it is; else
+        it appears whole (written aside, then renamed) or not at all."""
+        ...
+
+    async def create_empty(self, path: Path) -> None:
+        """Create an empty file that anyone may append to (a job's log, written by
+        the container's own user)."""
+        ...
+
+    async def size(self, path: Path) -> int:
+        """Bytes in the file; 0 if it is missing."""
+        ...
+
+    async def cut(self, path: Path, limit: int, notice: bytes) -> None:
+        """Truncate to ``limit`` bytes, then append ``notice``."""
+        ...
+
+    async def delete_path(self, path: Path) -> None:
+        """Remove a file or a folder tree; missing is fine."""
         ...
 
 

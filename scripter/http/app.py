@@ -21,7 +21,9 @@ from scripter import __version__
 from scripter.bootstrap import Role, Scripter
 from scripter.http.health import healthz
 from scripter.http.images import ImageController
+from scripter.http.jobs import JobController, RunController
 from scripter.http.problems import EXCEPTION_HANDLERS
+from scripter.http.scripts import ScriptController
 
 PLACEHOLDER_UI = Path(__file__).parent / "placeholder"
 REPO_UI = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -55,7 +57,6 @@ def ui_handler(directory: Path) -> HTTPRouteHandler:
         http_method=[HttpMethod.GET, HttpMethod.HEAD],
         name="ui",
         include_in_schema=False,
-        sync_to_thread=False,
     )
     async def ui_file(request: Request[Any, Any, Any]) -> ASGIFileResponse:
         path = PurePosixPath("/", request.path_params.get("file_path") or "/")
@@ -118,12 +119,17 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
         route_handlers=[
             healthz,
             ImageController,
+            ScriptController,
+            RunController,
+            JobController,
             # At "/" with a path parameter: the explicit routes above take precedence.
             ui_handler(ui),
         ],
         dependencies={
             "scripter": Provide(lambda: scripter, use_cache=True, sync_to_thread=False),
             "images": Provide(lambda: scripter.images, use_cache=True, sync_to_thread=False),
+            "scripts": Provide(lambda: scripter.scripts, use_cache=True, sync_to_thread=False),
+            "jobs": Provide(lambda: scripter.jobs, use_cache=True, sync_to_thread=False),
         },
         # JSON bodies may carry base64 files: leave room above the per-file limit.
         request_max_body_size=scripter.config.images.max_file_bytes * 2 + 1024 * 1024,

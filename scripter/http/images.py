@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
@@ -13,18 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from scripter.domain.errors import InvalidInput
 from scripter.domain.images import Image as ImageEntity
 from scripter.domain.images import ImageStatus
 from scripter.domain.ports import FileInfo
+from scripter.http.schemas.files import FileEntry, NewFile, decode_file, file_entry, relative_path
 from scripter.http.uploads import read_limited
 from scripter.services.images import ImageDetail, ImageService
-
-
-class FileEntry(msgspec.Struct):
-    path: str
-    size: int
-    modified_at: datetime
 
 
 class Image(msgspec.Struct):
@@ -48,12 +40,6 @@ class ImagePage(msgspec.Struct):
     next_cursor: int | None
 
 
-class NewFile(msgspec.Struct):
-    path: str
-    content: str
-    encoding: Literal["utf-8", "base64"] = "utf-8"
-
-
 class ImageCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     description: str = ""
@@ -66,10 +52,6 @@ class ImageCreate(msgspec.Struct, forbid_unknown_fields=True):
 class ImageUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
     description: str | None = None
-
-
-def _file(info: FileInfo) -> FileEntry:
-    return FileEntry(path=info.path, size=info.size, modified_at=info.modified_at)
 
 
 def _image(image: ImageEntity, files: list[FileInfo] | None = None) -> Image:
@@ -86,26 +68,12 @@ def _image(image: ImageEntity, files: list[FileInfo] | None = None) -> Image:
         updated_at=image.updated_at,
         build_started_at=image.build_started_at,
         build_finished_at=image.build_finished_at,
-        files=None if files is None else [_file(f) for f in files],
+        files=None if files is None else [file_entry(f) for f in files],
     )
 
 
 def _detail(detail: ImageDetail) -> Image:
     return _image(detail.image, detail.files)
-
-
-def _decode(new: NewFile) -> bytes:
-    if new.encoding == "utf-8":
-        return new.content.encode()
-    try:
-        return base64.b64decode(new.content, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("content is not valid base64", field=f"files.{new.path}") from None
-
-
-def _relative(path: str) -> str:
-    # Litestar's path parameters keep the leading slash.
-    return path[1:] if path.startswith("/") else path
 
 
 class ImageController(Controller):
@@ -129,7 +97,7 @@ class ImageController(Controller):
     async def create_image(
         self, images: NamedDependency[ImageService], data: JSONBody[ImageCreate]
     ) -> Image:
-        files = {f.path: _decode(f) for f in data.files}
+        files = {f.path: decode_file(f) for f in data.files}
         detail = await images.create(
             name=data.name,
             description=data.description,
@@ -195,7 +163,7 @@ class ImageController(Controller):
     async def read_file(
         self, images: NamedDependency[ImageService], image_id: FromPath[int], path: FromPath[str]
     ) -> bytes:
-        return await images.read_file(image_id, _relative(path))
+        return await images.read_file(image_id, relative_path(path))
 
     @put("/{image_id:int}/files/{path:path}", summary="Create or replace one file (raw body)")
     async def write_file(
@@ -206,7 +174,7 @@ class ImageController(Controller):
         request: Request[Any, Any, Any],
     ) -> FileEntry:
         content = await read_limited(request, images.max_file_bytes)
-        return _file(await images.write_file(image_id, _relative(path), content))
+        return file_entry(await images.write_file(image_id, relative_path(path), content))
 
     @delete(
         "/{image_id:int}/files/{path:path}",
@@ -216,4 +184,4 @@ class ImageController(Controller):
     async def delete_file(
         self, images: NamedDependency[ImageService], image_id: FromPath[int], path: FromPath[str]
     ) -> None:
-        await images.delete_file(image_id, _relative(path))
+        await images.delete_file(image_id, relative_path(path))

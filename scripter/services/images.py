@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from scripter.domain.clock import Clock
@@ -21,6 +22,7 @@ from scripter.domain.images import (
     validate_image_name,
     with_extra_ca_certificates,
 )
+from scripter.domain.names import validate_description
 from scripter.domain.paths import validate_relative_path
 from scripter.domain.ports import (
     BuildFailed,
@@ -34,7 +36,6 @@ from scripter.domain.ports import (
 log = logging.getLogger(__name__)
 
 IMAGES = SourceArea.IMAGES
-MAX_DESCRIPTION = 2000
 IMAGE_LABEL = "scripter.image_id"
 
 
@@ -125,7 +126,7 @@ class ImageService:
         files: Mapping[str, bytes] | None = None,
     ) -> ImageDetail:
         validate_image_name(name)
-        _check_description(description)
+        validate_description(description)
         sources = {
             DOCKERFILE: (
                 dockerfile or default_dockerfile(self._settings.default_base_image)
@@ -173,7 +174,7 @@ class ImageService:
                     raise Conflict(f"an image named {name!r} already exists", field="name")
                 image.name = name
             if description is not None:
-                _check_description(description)
+                validate_description(description)
                 image.description = description
             image.updated_at = self._clock.now()
             await uow.images.update(image)
@@ -344,10 +345,13 @@ class ImageService:
             await uow.images.update(image)
             await uow.commit()
 
-    async def recover_interrupted_builds(self, *, requeue_waiting: bool) -> Sequence[int]:
+    async def recover_interrupted_builds(
+        self, *, requeue_before: datetime | None = None
+    ) -> Sequence[int]:
         """After a restart of a single-process deployment (in-process bus, whose queue
         died with the process): builds that had started are marked failed, and those
-        still waiting are requested again. Returns the ids of the builds touched.
+        requested before ``requeue_before`` are requested again (later ones were
+        requested by this process). Returns the ids of the builds touched.
         With RabbitMQ, don't call this: waiting requests are still queued, and a
         started build's request is redelivered, which ``handle_build_requested``
         turns into the same failure."""
@@ -356,7 +360,7 @@ class ImageService:
             for image in await uow.images.list_by_status(ImageStatus.BUILDING):
                 if image.build_started_at is not None:
                     image.fail_build(self._clock.now(), INTERRUPTED)
-                elif requeue_waiting:
+                elif requeue_before is not None and image.updated_at < requeue_before:
                     uow.emit(ImageBuildRequested(image_id=image.require_id))
                 else:
                     continue
@@ -383,8 +387,3 @@ def _require_editable(image: Image) -> None:
             "dormant or failed"
             + (" (destroy it first)" if image.status == ImageStatus.BUILT else "")
         )
-
-
-def _check_description(description: str) -> None:
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description is over {MAX_DESCRIPTION} characters", field="description")

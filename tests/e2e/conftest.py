@@ -67,11 +67,18 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 @pytest.fixture(scope="session")
-def scripter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT``) of a ``scripter serve`` process."""
-    workdir = tmp_path_factory.mktemp("scripter-server")
-    data_dir = workdir / "data"
+def scripter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The (initially empty) data directory of the ``scripter_server`` process."""
+    data_dir = tmp_path_factory.mktemp("scripter-server") / "data"
     data_dir.mkdir()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def scripter_server(scripter_data_dir: Path) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of a ``scripter serve`` process."""
+    data_dir = scripter_data_dir
+    workdir = data_dir.parent
     stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -139,6 +146,16 @@ def scripter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def app_url(request: pytest.FixtureRequest) -> str:
+    """The server's base URL, once the UI it serves has been built."""
+    require_service(
+        "the built UI", (UI_DIST / "index.html").exists(), "cd ui && npm ci && npm run build"
+    )
+    base_url: str = request.getfixturevalue("scripter_server")
+    return base_url
 
 
 @pytest.fixture(scope="module")

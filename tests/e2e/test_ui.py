@@ -12,9 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import require_service
-from tests.e2e.conftest import UI_DIST
-
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -22,16 +19,6 @@ pytestmark = pytest.mark.browser
 
 CHECKS = ("db", "broker", "docker")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def app_url(request: pytest.FixtureRequest) -> str:
-    """The server's base URL, once the UI it serves has been built."""
-    require_service(
-        "the built UI", (UI_DIST / "index.html").exists(), "cd ui && npm ci && npm run build"
-    )
-    base_url: str = request.getfixturevalue("scripter_server")
-    return base_url
 
 
 def _live_health(base_url: str) -> dict[str, Any]:
@@ -101,3 +88,39 @@ def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, browser_page: Pa
     assert client_width == 390
     assert scroll_width <= client_width
     assert errors == []
+
+
+def test_api_docs_render_offline(app_url: str, browser_page: Page) -> None:
+    """Swagger UI at /schema renders from files this server serves: no CDN."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page = browser_page
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def outside() -> list[str]:
+        return [url for url in requests if not url.startswith((f"{app_url}/", "data:", "blob:"))]
+
+    page.goto(f"{app_url}/schema")
+    title = page.locator(".swagger-ui .info .title")
+    try:
+        title.wait_for()
+    except PlaywrightTimeoutError:
+        pytest.fail(f"Swagger UI did not render; requests that left the server: {outside()}")
+    assert title.inner_text().startswith("Scripter API")
+    healthz = page.locator(".opblock-get .opblock-summary-path[data-path='/healthz']")
+    healthz.wait_for()
+    assert healthz.is_visible()
+    assert page.locator(".opblock-post .opblock-summary-path[data-path='/api/images']").count()
+
+    # Open an operation: Swagger UI renders its parameters and responses in place.
+    healthz.click()
+    page.locator(".opblock-get.is-open .responses-wrapper").wait_for()
+    page.wait_for_load_state("networkidle")
+
+    assert page.title() == "Scripter API"
+    assert errors == []
+    assert f"{app_url}/vendor/swagger-ui/swagger-ui-bundle.js" in requests
+    assert outside() == [], "requests left the server"

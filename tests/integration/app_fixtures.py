@@ -15,8 +15,11 @@ import docker
 import pytest
 from litestar.testing import AsyncTestClient
 
+from scripter.adapters.db.engine import SqlDatabase, create_engine
+from scripter.adapters.db.unit_of_work import SqlUnitOfWork
 from scripter.bootstrap import Role, Scripter, bootstrap
 from scripter.config import Config, load_config
+from scripter.domain.ports import UnitOfWork
 from scripter.http.app import create_app
 from tests.conftest import TEST_BASE_IMAGE, require_service
 
@@ -38,7 +41,7 @@ def require_docker() -> None:
     require_service("Docker engine with the test base image", ok, why)
 
 
-def test_config(data_dir: Path, **overrides: str) -> Config:
+def make_test_config(data_dir: Path, **overrides: str) -> Config:
     env = {
         "SCRIPTER_DATA_DIRECTORY": str(data_dir),
         "SCRIPTER_IMAGES_DEFAULT_BASE_IMAGE": TEST_BASE_IMAGE,
@@ -54,6 +57,19 @@ class App:
     client: AsyncTestClient[Any]
     scripter: Scripter
     data: Path
+    _database: SqlDatabase | None = None
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the app's database for the test's own setup. Not the
+        app's: the test client runs the app on another event loop (a thread), and
+        its connection pool must stay on that loop."""
+        if self._database is None:
+            self._database = SqlDatabase(create_engine(self.scripter.config.database_url))
+        return SqlUnitOfWork(self._database.session_factory)
+
+    async def close(self) -> None:
+        if self._database is not None:
+            await self._database.dispose()
 
     async def wait_while(
         self, url: str, status: str, timeout: float = BUILD_TIMEOUT
@@ -92,7 +108,7 @@ async def running_app(tmp_path: Path, roles: set[Role]) -> AsyncIterator[App]:
     # A prefix of its own per test: its images can be found and removed, and never
     # collide with a user's (or another test's) images.
     prefix = f"scripter-test-{uuid.uuid4().hex[:8]}"
-    config = test_config(
+    config = make_test_config(
         data,
         SCRIPTER_DOCKER_EXTRA_CA_CERTIFICATES=HOST_CA_BUNDLE,
         SCRIPTER_DOCKER_IMAGE_PREFIX=prefix,
@@ -101,7 +117,11 @@ async def running_app(tmp_path: Path, roles: set[Role]) -> AsyncIterator[App]:
     litestar_app = create_app(scripter, roles=roles, migrate=True)
     try:
         async with AsyncTestClient(litestar_app) as client:
-            yield App(client=client, scripter=scripter, data=data)
+            app = App(client=client, scripter=scripter, data=data)
+            try:
+                yield app
+            finally:
+                await app.close()
     finally:
         remove_images(prefix)
 

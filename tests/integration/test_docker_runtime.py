@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -299,8 +300,11 @@ async def test_exit_code_propagates(runtime: DockerRuntime, made: Made) -> None:
 async def test_start_failure_leaves_no_container(
     runtime: DockerRuntime, made: Made, docker_client: docker.DockerClient
 ) -> None:
+    # Without an init: with one, the init starts fine and then fails to run the
+    # program (exit 127), so the start itself does not fail.
+    no_init = dataclasses.replace(spec(made, ["/no/such/program"]), init=False)
     with pytest.raises(docker.errors.APIError):
-        await start(runtime, made, spec(made, ["/no/such/program"]))
+        await start(runtime, made, no_init)
     left = docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={made.value}"})
     assert left == []
 

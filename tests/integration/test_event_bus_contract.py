@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aio_pika
@@ -43,14 +43,14 @@ class Harness:
     """
 
     kind: str
-    _new_bus: Callable[[int], EventBus]
+    _new_bus: Callable[[int, Sequence[WorkQueue]], EventBus]
     buses: list[EventBus] = field(default_factory=list)
     queues: list[WorkQueue] = field(default_factory=list)
 
-    def make(self, concurrency: int = 4) -> EventBus:
+    def make(self, concurrency: int = 4, work_queues: Sequence[WorkQueue] = ()) -> EventBus:
         if self.kind == "memory" and self.buses:
             return self.buses[0]
-        bus = self._new_bus(concurrency)
+        bus = self._new_bus(concurrency, work_queues)
         self.buses.append(bus)
         return bus
 
@@ -71,7 +71,7 @@ class Harness:
 @pytest.fixture(params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     if request.param == "memory":
-        memory = Harness("memory", lambda concurrency: InProcessEventBus(concurrency))
+        memory = Harness("memory", lambda concurrency, _: InProcessEventBus(concurrency))
         yield memory
         for bus in memory.buses:
             await bus.stop()
@@ -82,8 +82,12 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     exchange = f"{prefix}events"
     rabbit = Harness(
         "rabbitmq",
-        lambda concurrency: RabbitEventBus(
-            RABBITMQ_URL, concurrency, exchange=exchange, queue_prefix=prefix
+        lambda concurrency, work_queues: RabbitEventBus(
+            RABBITMQ_URL,
+            concurrency,
+            exchange=exchange,
+            queue_prefix=prefix,
+            work_queues=work_queues,
         ),
     )
     try:
@@ -299,9 +303,37 @@ async def test_an_event_published_while_nobody_consumes_waits_for_a_consumer(
     assert received == [sent]
 
 
+async def test_a_bus_that_names_the_work_queues_keeps_events_for_their_first_consumer(
+    harness: Harness,
+) -> None:
+    """A fresh installation: the api publishes a build request before any worker has
+    ever run. Its bus declared the work queues, so the request waits, not dropped."""
+    if harness.kind == "memory":
+        pytest.skip("the in-process bus has no queues to declare (see below)")
+    queue = harness.work_queue(JobRequested.key(), ImageBuildRequested.key())
+    publisher = harness.make(work_queues=[queue])
+    await publisher.start()
+    sent = [job_requested(6), ImageBuildRequested(image_id=6)]
+    for event in sent:
+        await publisher.publish(event)
+    received: list[DomainEvent] = []
+    arrived = asyncio.Event()
+
+    async def handler(event: DomainEvent) -> None:
+        received.append(event)
+        if len(received) == len(sent):
+            arrived.set()
+
+    consumer = harness.make()
+    consumer.consume(queue, handler)
+    await consumer.start()
+    await wait(arrived)
+    assert received == sent
+
+
 async def test_the_in_process_bus_keeps_events_published_before_start(harness: Harness) -> None:
     if harness.kind != "memory":
-        pytest.skip("a RabbitMQ queue exists only once a consumer declared it (see above)")
+        pytest.skip("a RabbitMQ queue exists only once a bus declared it (see above)")
     queue = harness.work_queue(JobRequested.key())
     arrived = asyncio.Event()
 

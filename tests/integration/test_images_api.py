@@ -144,7 +144,7 @@ async def test_delete_is_refused_while_a_script_uses_the_image(app: App):
     image = await create(app, dockerfile=TRIVIAL.format(base=base))
     built = await build(app, image["id"])
     now = app.scripter.clock.now()
-    async with app.scripter.unit_of_work() as uow:
+    async with app.uow() as uow:
         for name in ("report", "cleanup"):
             await uow.scripts.add(
                 Script(name=name, image_id=image["id"], created_at=now, updated_at=now)

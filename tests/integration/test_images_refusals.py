@@ -5,53 +5,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from httpx import Response
 
 from tests.integration.app_fixtures import App
+from tests.integration.refusals import refused
 
 pytestmark = pytest.mark.docker
-
-
-def disk(data: Path) -> dict[str, str]:
-    """Every file and link under the data directory (but the database), by content."""
-    found: dict[str, str] = {}
-    for p in sorted(data.rglob("*")):
-        if p.name.startswith("scripter.db"):
-            continue
-        if p.is_symlink():
-            found[str(p.relative_to(data))] = f"-> {p.readlink()}"
-        elif p.is_file():
-            found[str(p.relative_to(data))] = hashlib.sha256(p.read_bytes()).hexdigest()
-        elif p.is_dir():
-            found[str(p.relative_to(data))] = "dir"
-    return found
-
-
-async def state(app: App) -> tuple[Any, dict[str, str]]:
-    images = (await app.client.get("/api/images")).json()
-    details = [(await app.client.get(f"/api/images/{i['id']}")).json() for i in images["items"]]
-    return details, disk(app.data)
-
-
-async def refused(
-    app: App, call: Callable[[], Awaitable[Response]], status: int, field: str | None, says: str
-) -> None:
-    before = await state(app)
-    response = await call()
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert says in body["detail"], body
-    if field is not None:
-        assert body.get("field") == field, body
-    assert await state(app) == before
 
 
 async def new_image(app: App, name: str = "etl") -> int:

@@ -346,6 +346,30 @@ async def test_job_list_filters_pages_newest_first(backend: Backend) -> None:
         assert [j.id for j in unfinished] == [ids[1], ids[2], ids[5]]
 
 
+async def test_has_unfinished_sees_only_queued_and_running_jobs_of_the_script(
+    backend: Backend,
+) -> None:
+    _, script_a = await seed_script(backend, "a")
+    _, script_b = await seed_script(backend, "b")
+    _, script_c = await seed_script(backend, "c")
+    async with backend.uow() as uow:
+        for status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.LOST):
+            await uow.jobs.add(new_job(script_a, status=status))
+        await uow.jobs.add(new_job(script_b, status=JobStatus.QUEUED))
+        running = await uow.jobs.add(new_job(script_c, status=JobStatus.RUNNING))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert not await uow.jobs.has_unfinished(script_a)
+        assert await uow.jobs.has_unfinished(script_b)
+        assert await uow.jobs.has_unfinished(script_c)
+        assert not await uow.jobs.has_unfinished(424242)
+        job = await uow.jobs.get(running.require_id)
+        job.finish(T0, JobStatus.SUCCEEDED, exit_code=0)
+        await uow.jobs.update(job)
+        # The unit of work sees its own change before committing it.
+        assert not await uow.jobs.has_unfinished(script_c)
+
+
 # --- schedules ----------------------------------------------------------------------
 
 

@@ -59,6 +59,8 @@ class FakeFileStore:
         self.stage_history: dict[Path, dict[str, bytes]] = {}
         """Every context ever staged, kept after discarding."""
         self.discarded: list[Path] = []
+        self.folders: dict[Path, dict[str, bytes]] = {}
+        """Folders made by ``materialize``: path -> their files."""
         self.fail_writes = False
         self.fail_stage = False
         self._stage_ids = itertools.count(1)
@@ -163,6 +165,32 @@ class FakeFileStore:
             return b""
         end = None if limit is None else offset + limit
         return bytes(buffer[offset:end])
+
+    # --- jobs ---------------------------------------------------------------------
+
+    def job_log(self, script_id: int, file_name: str) -> Path:
+        return self.owner_dir(SourceArea.SCRIPTS, script_id) / "logs" / file_name
+
+    def revision_dir(self, script_id: int, number: int) -> Path:
+        return self.owner_dir(SourceArea.SCRIPTS, script_id) / "revisions" / str(number)
+
+    async def materialize(self, folder: Path, files: Mapping[str, bytes]) -> None:
+        self.folders.setdefault(folder, dict(files))
+
+    async def create_empty(self, path: Path) -> None:
+        self.logs.setdefault(path, bytearray())
+
+    async def size(self, path: Path) -> int:
+        return len(self.logs.get(path, b""))
+
+    async def cut(self, path: Path, limit: int, notice: bytes) -> None:
+        buffer = self.logs.setdefault(path, bytearray())
+        del buffer[limit:]
+        buffer.extend(notice)
+
+    async def delete_path(self, path: Path) -> None:
+        self.logs.pop(path, None)
+        self.folders.pop(path, None)
 
     def log_text(self, path: Path) -> str:
         return bytes(self.logs.get(path, b"")).decode()

@@ -64,6 +64,7 @@ class FakeContainer:
     spec: ContainerSpec
     status: str = "running"
     exit_code: int | None = None
+    oom_killed: bool = False
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -201,18 +202,32 @@ class FakeContainerRuntime:
         self._check_up()
         self.containers.pop(container_id, None)
 
+    async def inspect(self, container_id: str) -> ContainerInfo | None:
+        self._check_up()
+        container = self.containers.get(container_id)
+        return None if container is None else _info(container)
+
+    async def engine_id(self) -> str:
+        self._check_up()
+        return "fake-engine"
+
     async def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         self._check_up()
         return [
-            ContainerInfo(
-                id=c.id,
-                status=c.status,
-                labels=dict(c.spec.labels),
-                exit_code=c.exit_code,
-            )
+            _info(c)
             for c in self.containers.values()
             if all(
                 key in c.spec.labels and (not value or c.spec.labels[key] == value)
                 for key, value in labels.items()
             )
         ]
+
+
+def _info(container: FakeContainer) -> ContainerInfo:
+    return ContainerInfo(
+        id=container.id,
+        status=container.status,
+        labels=dict(container.spec.labels),
+        exit_code=container.exit_code,
+        oom_killed=container.oom_killed,
+    )

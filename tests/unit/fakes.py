@@ -304,6 +304,26 @@ class FakeJobRepository(_FakeRepository):
         rows = self._view.rows("jobs")
         return [self._seen(_copy(j)) for j in rows if not j.status.is_final]
 
+    async def has_unfinished(self, script_id: int) -> bool:
+        rows = self._view.rows("jobs")
+        return any(j.script_id == script_id and not j.status.is_final for j in rows)
+
+    async def prunable(
+        self, script_id: int, *, keep_last: int | None, older_than: datetime | None
+    ) -> builtins.list[Job]:
+        finished = [
+            j
+            for j in reversed(list(self._view.rows("jobs")))
+            if j.script_id == script_id and j.status.is_final
+        ]
+        beyond = {j.id for j in finished[keep_last:]} if keep_last is not None else set()
+        old = {j.id for j in finished if older_than is not None and j.created_at < older_than}
+        return [self._seen(_copy(j)) for j in finished if j.id in beyond | old]
+
+    async def delete(self, job_id: int) -> None:
+        self._require("jobs", "job", job_id)
+        self._view.remove("jobs", job_id)
+
 
 class FakeScheduleRepository(_FakeRepository):
     async def add(self, schedule: Schedule) -> Schedule:

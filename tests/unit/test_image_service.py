@@ -720,7 +720,7 @@ async def arrange_interrupted(w: World) -> tuple[int, int, int]:
 async def test_recovery_fails_started_builds_and_requeues_waiting_ones(w: World):
     started, waiting, built = await arrange_interrupted(w)
     requests_before = (await w.events_of(waiting)).count(ImageBuildRequested)
-    touched = await w.service.recover_interrupted_builds(requeue_waiting=True)
+    touched = await w.service.recover_interrupted_builds(requeue_before=w.clock.advance(seconds=1))
     assert sorted(touched) == [started, waiting]
     image = await w.image(started)
     assert image.status == ImageStatus.FAILED and image.error == INTERRUPTED
@@ -733,7 +733,7 @@ async def test_recovery_without_requeue_leaves_waiting_builds_untouched(w: World
     started, waiting, _ = await arrange_interrupted(w)
     before = await w.image(waiting)
     events_before = await w.events_of(waiting)
-    touched = await w.service.recover_interrupted_builds(requeue_waiting=False)
+    touched = await w.service.recover_interrupted_builds(requeue_before=None)
     assert list(touched) == [started]
     after = await w.image(waiting)
     assert (after.status, after.version) == (ImageStatus.BUILDING, before.version)
@@ -741,9 +741,17 @@ async def test_recovery_without_requeue_leaves_waiting_builds_untouched(w: World
     assert (await w.image(started)).status == ImageStatus.FAILED
 
 
+async def test_requests_made_after_the_restart_are_not_requeued(w: World):
+    _, waiting, _ = await arrange_interrupted(w)
+    events_before = await w.events_of(waiting)
+    # The process (re)started before this build was requested: it is this process's.
+    await w.service.recover_interrupted_builds(requeue_before=w.clock.now())
+    assert await w.events_of(waiting) == events_before
+
+
 async def test_a_requeued_request_builds_the_waiting_image(w: World):
     _, waiting, _ = await arrange_interrupted(w)
-    await w.service.recover_interrupted_builds(requeue_waiting=True)
+    await w.service.recover_interrupted_builds(requeue_before=w.clock.advance(seconds=1))
     last = [e for e in await w.events() if isinstance(e, ImageBuildRequested)][-1]
     await w.service.handle_build_requested(last)
     assert (await w.image(waiting)).status == ImageStatus.BUILT

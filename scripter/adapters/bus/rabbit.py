@@ -24,7 +24,7 @@ from scripter.domain.events import DomainEvent, WorkQueue, decode_event, encode_
 from scripter.domain.ports import EventHandler
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from aio_pika.abc import AbstractRobustConnection
     from faststream.message import StreamMessage
@@ -69,7 +69,12 @@ class RabbitEventBus:
         concurrency: int = 4,
         exchange: str = "scripter.events",
         queue_prefix: str = "",
+        work_queues: Sequence[WorkQueue] = (),
     ) -> None:
+        """``work_queues`` are declared and bound at start even if this process does
+        not consume them: a command published before any worker has ever run (the
+        api's first build request) then waits in its queue instead of being dropped
+        by the exchange."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._concurrency = concurrency
@@ -96,6 +101,7 @@ class RabbitEventBus:
             schema=bytes,
         )
         self._extra_bindings: list[tuple[RabbitQueue, str]] = []
+        self._declared_only = list(work_queues)
         self._listeners: list[EventHandler] = []
         self._connection: AbstractRobustConnection | None = None
 
@@ -113,10 +119,9 @@ class RabbitEventBus:
 
     def consume(self, queue: WorkQueue, handler: EventHandler) -> None:
         self._require_not_started()
-        first_key, *other_keys = queue.routing_keys
-        rabbit_queue = RabbitQueue(
-            self.queue_name(queue), durable=True, auto_delete=False, routing_key=first_key
-        )
+        other_keys = queue.routing_keys[1:]
+        rabbit_queue = self._rabbit_queue(queue)
+        self._declared_only = [q for q in self._declared_only if q.name != queue.name]
         # FastStream binds a queue with one routing key; start() binds the others.
         self._extra_bindings.extend((rabbit_queue, key) for key in other_keys)
         subscriber = self._broker.subscriber(
@@ -165,7 +170,12 @@ class RabbitEventBus:
             await self._broker.start()
             connection = await self._broker.connect()  # the one start() opened
             exchange = await self._broker.declare_exchange(self._exchange)
-            for rabbit_queue, key in self._extra_bindings:
+            bindings = list(self._extra_bindings) + [
+                (self._rabbit_queue(queue), key)
+                for queue in self._declared_only
+                for key in queue.routing_keys
+            ]
+            for rabbit_queue, key in bindings:
                 declared = await self._broker.declare_queue(rabbit_queue)
                 await declared.bind(exchange, routing_key=key)
         except BaseException:
@@ -193,6 +203,15 @@ class RabbitEventBus:
         self._require_connected()
 
     # --- internals ------------------------------------------------------------------
+
+    def _rabbit_queue(self, queue: WorkQueue) -> RabbitQueue:
+        """A work queue, declared the same way by consumers and by publishers."""
+        return RabbitQueue(
+            self.queue_name(queue),
+            durable=True,
+            auto_delete=False,
+            routing_key=queue.routing_keys[0],
+        )
 
     def _require_not_started(self) -> None:
         if self._connection is not None:

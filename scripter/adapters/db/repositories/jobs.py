@@ -5,9 +5,10 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from scripter.adapters.db.repositories._base import SqlRepository
 from scripter.adapters.db.tables import jobs
@@ -106,6 +107,35 @@ class SqlJobRepository(SqlRepository):
         unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
         statement = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.id)
         return self._all(await self._fetch_all(statement))
+
+    async def has_unfinished(self, script_id: int) -> bool:
+        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        statement = select(
+            exists().where(jobs.c.script_id == script_id, jobs.c.status.in_(unfinished))
+        )
+        return bool(await self._session.scalar(statement))
+
+    async def prunable(
+        self, script_id: int, *, keep_last: int | None, older_than: datetime | None
+    ) -> builtins.list[Job]:
+        finished = [s.value for s in JobStatus if s.is_final]
+        base = (
+            select(jobs)
+            .where(jobs.c.script_id == script_id, jobs.c.status.in_(finished))
+            .order_by(jobs.c.id.desc())
+        )
+        rows: dict[int, Any] = {}
+        if keep_last is not None:
+            # MariaDB and SQLite both want a LIMIT with an OFFSET.
+            for row in await self._fetch_all(base.offset(keep_last).limit(2**62)):
+                rows[row["id"]] = row
+        if older_than is not None:
+            for row in await self._fetch_all(base.where(jobs.c.created_at < older_than)):
+                rows[row["id"]] = row
+        return self._all([rows[i] for i in sorted(rows, reverse=True)])
+
+    async def delete(self, job_id: int) -> None:
+        await self._delete(job_id)
 
     def _all(self, rows: builtins.list[Any]) -> builtins.list[Job]:
         return [self._seen(_job(row)) for row in rows]

@@ -1,0 +1,498 @@
+"""The worker's side of jobs: start a container per job, supervise it to its end,
+and pick up the pieces after a restart.
+
+Delivery is at least once, so every step is idempotent: a job that is not queued is
+not started again, a container is named after its job (a second create fails), and
+the state machine refuses a second start or finish.
+
+The job's own process writes its output into the log file (the worker is not in
+the data path), so a worker restart loses no output; the container outlives the
+worker and the next worker re-attaches to it by label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from scripter.domain.clock import Clock
+from scripter.domain.errors import ConcurrentUpdate, IllegalTransition, NotFound
+from scripter.domain.events import DomainEvent, JobCancelRequested, JobRequested
+from scripter.domain.jobs import Job, JobStatus
+from scripter.domain.ports import (
+    ContainerInfo,
+    ContainerRuntime,
+    ContainerSpec,
+    FileStore,
+    Mount,
+    UnitOfWorkFactory,
+)
+from scripter.domain.scripts import RevisionSettings
+
+log = logging.getLogger(__name__)
+
+JOB_LABEL = "scripter.job_id"
+SCRIPT_LABEL = "scripter.script_id"
+NAMESPACE_LABEL = "scripter.namespace"
+SOURCE_MOUNT = "/scripter/src"
+LOG_MOUNT = "/scripter/output.log"
+ORPHAN_AFTER_SECONDS = 120.0
+NAME_RACE_SECONDS = 5.0
+# The container's own shell sends stdout and stderr, merged, into the log file.
+_LAUNCH = 'exec "$@" >>' + LOG_MOUNT + " 2>&1"
+
+
+@dataclass(kw_only=True, frozen=True)
+class RunnerSettings:
+    namespace: str = "scripter"
+    concurrency: int = 4
+    log_limit_bytes: int = 100 * 1024 * 1024
+    keep_last: int | None = 100
+    keep_days: int | None = 30
+    stop_grace_seconds: float = 10.0
+    host_data_directory: Path | None = None
+    """The data directory as the Docker engine sees it (None: the same path)."""
+    poll_seconds: float = 1.0
+    """How often a supervisor looks at the log size and the clock."""
+    slow_check_seconds: float = 10.0
+    """How often it re-reads the cancel flag and inspects the container, in case an
+    event (cancel, exit) was missed."""
+    slot_wait_seconds: float = 600.0
+    """A request that waits longer for a free slot goes back to the queue (RabbitMQ
+    closes channels whose messages stay unacknowledged for 30 minutes)."""
+
+
+@dataclass(eq=False)
+class _Supervised:
+    job_id: int
+    container_id: str
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class NoFreeSlot(Exception):
+    """Every slot stayed busy; the request goes back to the queue."""
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        files: FileStore,
+        runtime: ContainerRuntime,
+        clock: Clock,
+        settings: RunnerSettings,
+    ) -> None:
+        self._uow = uow
+        self._files = files
+        self._runtime = runtime
+        self._clock = clock
+        self._settings = settings
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._supervised: dict[int, _Supervised] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recovered = asyncio.Event()
+        """Handlers wait for recovery, so it never mistakes this worker's own new
+        containers for leftovers."""
+
+    # --- handlers -------------------------------------------------------------------
+
+    async def handle_job_requested(self, event: DomainEvent) -> None:
+        """Start the job's container, record it running, and supervise it in the
+        background (the message is acknowledged once the job is recorded running)."""
+        assert isinstance(event, JobRequested)
+        await self._recovered.wait()
+        if not await self._is_queued(event.job_id):
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._settings.slot_wait_seconds)
+        except TimeoutError:
+            raise NoFreeSlot(f"job {event.job_id}: no free slot") from None
+        try:
+            started = await self._start(event.job_id)
+        except BaseException:
+            self._slots.release()
+            raise
+        if started is None:
+            self._slots.release()
+            return
+        self._spawn(started)
+
+    async def handle_cancel_requested(self, event: DomainEvent) -> None:
+        """Every worker hears every cancel; the one supervising the job acts on it."""
+        if isinstance(event, JobCancelRequested):
+            supervised = self._supervised.get(event.job_id)
+            if supervised is not None:
+                supervised.cancel.set()
+
+    async def _is_queued(self, job_id: int) -> bool:
+        async with self._uow() as uow:
+            try:
+                job = await uow.jobs.get(job_id)
+            except NotFound:
+                return False
+        return job.status == JobStatus.QUEUED
+
+    # --- starting -------------------------------------------------------------------
+
+    async def _start(self, job_id: int) -> _Supervised | None:
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+            if job.status != JobStatus.QUEUED:
+                return None
+            revision = await uow.scripts.get_revision(job.script_id, job.revision)
+        run = revision.revision_settings()
+        source = self._files.revision_dir(job.script_id, job.revision)
+        await self._files.materialize(source, revision.file_contents())
+        log_path = self._files.root / (job.log_path or "")
+        await self._files.create_empty(log_path)
+        spec = self._spec(job, run, source, log_path)
+        try:
+            container_id = await self._runtime.run(spec)
+        except Exception as exc:
+            existing = await self._job_container(job, patience=NAME_RACE_SECONDS)
+            if existing is not None and not self._is_orphan(existing):
+                return None  # a second delivery: another handler is starting it
+            if existing is not None:
+                # Left by a worker that died between creating it and recording the
+                # start: nobody supervises it, so start afresh.
+                await self._runtime.remove_container(existing.id)
+                return await self._start(job_id)
+            reason = f"the container could not start: {exc}"
+            await self._record(
+                job_id,
+                lambda j, now: j.finish(now, JobStatus.FAILED, exit_code=None, error=reason),
+                only_if=JobStatus.QUEUED,
+            )
+            return None
+        try:
+            async with self._uow() as uow:
+                job = await uow.jobs.get(job_id)
+                job.start(self._clock.now(), container_id=container_id)
+                job.engine_id = await self._runtime.engine_id()
+                await uow.jobs.update(job)
+                await uow.commit()
+        except (ConcurrentUpdate, IllegalTransition):
+            # Cancelled meanwhile, or started by someone else: ours must not run.
+            await self._runtime.kill(container_id)
+            await self._runtime.remove_container(container_id)
+            return None
+        return _Supervised(job_id=job_id, container_id=container_id)
+
+    def _spec(self, job: Job, run: RevisionSettings, source: Path, log_path: Path) -> ContainerSpec:
+        env = {**{v.name: v.value for v in run.env}, **job.env, "PYTHONUNBUFFERED": "1"}
+        return ContainerSpec(
+            image=job.image_tag or "",
+            name=f"{self._settings.namespace.replace('/', '-')}-job-{job.require_id}",
+            command=[
+                "/bin/sh",
+                "-c",
+                _LAUNCH,
+                "scripter-job",
+                "python3",
+                run.entry_file,
+                *job.args,
+            ],
+            labels={
+                JOB_LABEL: str(job.require_id),
+                SCRIPT_LABEL: str(job.script_id),
+                NAMESPACE_LABEL: self._settings.namespace,
+            },
+            env=env,
+            mounts=[
+                Mount(source=self._host_path(source), target=SOURCE_MOUNT, read_only=True),
+                Mount(source=self._host_path(log_path), target=LOG_MOUNT, read_only=False),
+            ],
+            working_dir=SOURCE_MOUNT,
+            network_mode=run.network_mode.value,
+            memory_bytes=run.limits.memory_mb * 1024 * 1024 if run.limits.memory_mb else None,
+            nano_cpus=int(run.limits.cpus * 1e9) if run.limits.cpus else None,
+            pids_limit=run.limits.pids,
+        )
+
+    def _host_path(self, path: Path) -> Path:
+        host = self._settings.host_data_directory
+        return path if host is None else host / path.relative_to(self._files.root)
+
+    async def _job_container(self, job: Job, patience: float = 0.0) -> ContainerInfo | None:
+        """The job's container, if any. With ``patience``, look again for that long:
+        a container that another handler is creating holds its name before it shows
+        in the list."""
+        labels = {JOB_LABEL: str(job.require_id), NAMESPACE_LABEL: self._settings.namespace}
+        deadline = self._clock.now() + timedelta(seconds=patience)
+        while True:
+            found = await self._runtime.list_containers(labels)
+            if found or self._clock.now() >= deadline:
+                return found[0] if found else None
+            await asyncio.sleep(0.2)
+
+    def _is_orphan(self, container: ContainerInfo) -> bool:
+        """A container of a job still queued is being started by some worker, unless
+        it is older than any start takes: then its starter died."""
+        created = container.created_at
+        age = (self._clock.now() - created).total_seconds() if created else 0.0
+        return age > ORPHAN_AFTER_SECONDS
+
+    # --- supervising ----------------------------------------------------------------
+
+    def _spawn(self, supervised: _Supervised) -> None:
+        """Supervise in the background; the slot is released when the job ends."""
+        self._supervised[supervised.job_id] = supervised
+        task = asyncio.create_task(self._supervise(supervised), name=f"job-{supervised.job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _supervise(self, supervised: _Supervised) -> None:
+        try:
+            await self._follow(supervised)
+        except asyncio.CancelledError:
+            raise  # the worker stops: the container runs on, the next worker re-attaches
+        except Exception:
+            log.exception(
+                "supervising job %s failed; it is re-attached on restart", supervised.job_id
+            )
+        finally:
+            self._supervised.pop(supervised.job_id, None)
+            self._slots.release()
+
+    async def _follow(self, supervised: _Supervised) -> None:
+        job = await self._load(supervised.job_id)
+        run = await self._run_settings(job)
+        limit = run.log_limit_bytes or self._settings.log_limit_bytes
+        log_path = self._files.root / (job.log_path or "")
+        deadline = (
+            job.started_at + timedelta(seconds=run.timeout_seconds)
+            if job.started_at is not None and run.timeout_seconds
+            else None
+        )
+        if job.cancel_requested:
+            supervised.cancel.set()
+        exited = asyncio.create_task(self._runtime.wait(supervised.container_id))
+        last_slow_check = self._clock.now()
+        try:
+            while True:
+                cancelled = asyncio.create_task(supervised.cancel.wait())
+                done, _ = await asyncio.wait(
+                    {exited, cancelled},
+                    timeout=self._settings.poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                cancelled.cancel()
+                now = self._clock.now()
+                if exited in done:
+                    exited.result()  # raises if the wait failed (container gone)
+                    info = await self._runtime.inspect(supervised.container_id)
+                    await self._finish_exited(job, supervised.container_id, info, run)
+                    return
+                if supervised.cancel.is_set():
+                    await self._stop(
+                        job, supervised.container_id, JobStatus.CANCELLED, "cancelled on request"
+                    )
+                    return
+                if deadline is not None and now >= deadline:
+                    await self._stop(
+                        job,
+                        supervised.container_id,
+                        JobStatus.TIMED_OUT,
+                        f"ran past its timeout of {run.timeout_seconds} s",
+                    )
+                    return
+                if await self._files.size(log_path) > limit:
+                    await self._cut_log(job, supervised.container_id, log_path, limit)
+                    return
+                if (now - last_slow_check).total_seconds() >= self._settings.slow_check_seconds:
+                    last_slow_check = now
+                    # Safety nets: a cancel event this worker missed, an exit event the
+                    # runtime missed (its event stream broke).
+                    if (await self._load(job.require_id)).cancel_requested:
+                        supervised.cancel.set()
+                    info = await self._runtime.inspect(supervised.container_id)
+                    if info is None or info.exit_code is not None:
+                        await self._finish_exited(job, supervised.container_id, info, run)
+                        return
+        finally:
+            exited.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await exited
+
+    async def _finish_exited(
+        self, job: Job, container_id: str, info: ContainerInfo | None, run: RevisionSettings
+    ) -> None:
+        if info is None or info.exit_code is None:
+            await self._record(
+                job.require_id,
+                lambda j, now: j.finish(
+                    now, JobStatus.LOST, exit_code=None, error="its container vanished"
+                ),
+            )
+            return
+        exit_code, oom = info.exit_code, info.oom_killed
+        await self._record(
+            job.require_id,
+            lambda j, now: j.finish_from_exit(
+                now, exit_code, oom_killed=oom, memory_mb=run.limits.memory_mb
+            ),
+        )
+        await self._remove(container_id)
+
+    async def _stop(self, job: Job, container_id: str, status: JobStatus, reason: str) -> None:
+        await self._runtime.stop(container_id, self._settings.stop_grace_seconds)
+        info = await self._runtime.inspect(container_id)
+        exit_code = info.exit_code if info else None
+        await self._record(
+            job.require_id, lambda j, now: j.finish(now, status, exit_code=exit_code, error=reason)
+        )
+        await self._remove(container_id)
+
+    async def _cut_log(self, job: Job, container_id: str, log_path: Path, limit: int) -> None:
+        # Stop first, so nothing more is written after the cut.
+        await self._runtime.stop(container_id, self._settings.stop_grace_seconds)
+        notice = (
+            f"\n[scripter] output cut: the log reached its limit of {limit} bytes; "
+            "the job was stopped.\n"
+        )
+        await self._files.cut(log_path, limit, notice.encode())
+        info = await self._runtime.inspect(container_id)
+
+        def finish(j: Job, now: datetime) -> None:
+            j.log_truncated = True
+            j.finish(
+                now,
+                JobStatus.FAILED,
+                exit_code=info.exit_code if info else None,
+                error=f"output passed the log limit of {limit} bytes; stopped",
+            )
+
+        await self._record(job.require_id, finish)
+        await self._remove(container_id)
+
+    async def _record(
+        self,
+        job_id: int,
+        change: Callable[[Job, datetime], None],
+        *,
+        only_if: JobStatus | None = None,
+    ) -> None:
+        """Apply ``change(job, now)`` and commit; a job that already ended (or is not
+        in status ``only_if``) is left alone: another worker, or an earlier delivery,
+        got there first."""
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+            if job.status.is_final or (only_if is not None and job.status != only_if):
+                return
+            change(job, self._clock.now())
+            await uow.jobs.update(job)
+            await uow.commit()
+        await self._prune(job.script_id)
+
+    async def _remove(self, container_id: str) -> None:
+        # Recorded first, removed second: a crash in between leaves a container that
+        # the next start removes, never a finished container with an unfinished job.
+        await self._runtime.remove_container(container_id)
+
+    async def _run_settings(self, job: Job) -> RevisionSettings:
+        async with self._uow() as uow:
+            revision = await uow.scripts.get_revision(job.script_id, job.revision)
+        return revision.revision_settings()
+
+    async def _load(self, job_id: int) -> Job:
+        async with self._uow() as uow:
+            return await uow.jobs.get(job_id)
+
+    # --- recovery and retention -------------------------------------------------------
+
+    async def recover(self, *, requeue_before: datetime | None = None) -> None:
+        """After a (re)start: re-attach to our running containers, record those that
+        ended meanwhile with their real exit codes, mark jobs whose container vanished
+        ``lost``, and remove leftovers. ``requeue_before``: jobs queued before then are
+        requested again (the in-process queue did not survive the restart; later ones
+        were requested by this process)."""
+        try:
+            await self._recover(requeue_before)
+        finally:
+            self._recovered.set()
+
+    async def _recover(self, requeue_before: datetime | None) -> None:
+        engine = await self._runtime.engine_id()
+        containers = await self._runtime.list_containers(
+            {NAMESPACE_LABEL: self._settings.namespace, JOB_LABEL: ""}
+        )
+        seen: set[str] = set()
+        for info in containers:
+            seen.add(info.id)
+            try:
+                job = await self._load(int(info.labels[JOB_LABEL]))
+            except (NotFound, ValueError):
+                await self._remove(info.id)
+                continue
+            if job.require_id in self._supervised:
+                continue
+            if job.status == JobStatus.QUEUED:
+                if self._is_orphan(info):
+                    await self._remove(info.id)
+                # else another worker is starting it right now: not ours to judge
+            elif job.status.is_final or job.container_id != info.id:
+                await self._remove(info.id)  # recorded already, or a start that lost
+            elif info.status == "running":
+                await self._slots.acquire()
+                self._spawn(_Supervised(job_id=job.require_id, container_id=info.id))
+            elif info.exit_code is not None:
+                await self._finish_exited(job, info.id, info, await self._run_settings(job))
+            else:
+                await self._stop(job, info.id, JobStatus.LOST, "its container never ran")
+        async with self._uow() as uow:
+            unfinished = await uow.jobs.list_unfinished()
+        for job in unfinished:
+            if job.status == JobStatus.RUNNING and job.engine_id == engine:
+                if job.container_id not in seen:
+                    await self._record(
+                        job.require_id,
+                        lambda j, now: j.finish(
+                            now,
+                            JobStatus.LOST,
+                            exit_code=None,
+                            error="its container vanished while no worker watched it",
+                        ),
+                    )
+            elif (
+                job.status == JobStatus.QUEUED
+                and requeue_before is not None
+                and job.created_at < requeue_before
+            ):
+                async with self._uow() as uow:
+                    uow.emit(JobRequested(job_id=job.require_id, script_id=job.script_id))
+                    await uow.commit()
+
+    async def _prune(self, script_id: int) -> None:
+        """Retention after each finished job: old rows and their logs go together."""
+        async with self._uow() as uow:
+            try:
+                script = await uow.scripts.get(script_id)
+            except NotFound:
+                return
+            keep_last = script.keep_last or self._settings.keep_last
+            keep_days = script.keep_days or self._settings.keep_days
+            older_than = self._clock.now() - timedelta(days=keep_days) if keep_days else None
+            doomed = await uow.jobs.prunable(script_id, keep_last=keep_last, older_than=older_than)
+            for job in doomed:
+                await uow.jobs.delete(job.require_id)
+            await uow.commit()
+        for job in doomed:
+            if job.log_path:
+                await self._files.delete_path(self._files.root / job.log_path)
+
+    async def stop(self) -> None:
+        """Stop supervising (containers keep running; the next start re-attaches)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+__all__ = ["JobRunner", "NoFreeSlot", "RunnerSettings"]
