@@ -42,7 +42,6 @@ NAMESPACE_LABEL = "scripter.namespace"
 SOURCE_MOUNT = "/scripter/src"
 LOG_MOUNT = "/scripter/output.log"
 ORPHAN_AFTER_SECONDS = 120.0
-NAME_RACE_SECONDS = 5.0
 # The container's own shell sends stdout and stderr, merged, into the log file.
 _LAUNCH = 'exec "$@" >>' + LOG_MOUNT + " 2>&1"
 
@@ -62,6 +61,9 @@ class RunnerSettings:
     slow_check_seconds: float = 10.0
     """How often it re-reads the cancel flag and inspects the container, in case an
     event (cancel, exit) was missed."""
+    name_race_seconds: float = 5.0
+    """How long a start that found its container name taken looks for the container
+    another handler is creating (it holds the name before it shows in lists)."""
     slot_wait_seconds: float = 600.0
     """A request that waits longer for a free slot goes back to the queue (RabbitMQ
     closes channels whose messages stay unacknowledged for 30 minutes)."""
@@ -155,7 +157,7 @@ class JobRunner:
         try:
             container_id = await self._runtime.run(spec)
         except Exception as exc:
-            existing = await self._job_container(job, patience=NAME_RACE_SECONDS)
+            existing = await self._job_container(job, patience=self._settings.name_race_seconds)
             if existing is not None and not self._is_orphan(existing):
                 return None  # a second delivery: another handler is starting it
             if existing is not None:
@@ -224,10 +226,12 @@ class JobRunner:
         a container that another handler is creating holds its name before it shows
         in the list."""
         labels = {JOB_LABEL: str(job.require_id), NAMESPACE_LABEL: self._settings.namespace}
-        deadline = self._clock.now() + timedelta(seconds=patience)
+        # Real time, not the domain clock: this waits for the engine, not for a date.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
         while True:
             found = await self._runtime.list_containers(labels)
-            if found or self._clock.now() >= deadline:
+            if found or loop.time() >= deadline:
                 return found[0] if found else None
             await asyncio.sleep(0.2)
 
