@@ -346,6 +346,49 @@ async def test_job_list_filters_pages_newest_first(backend: Backend) -> None:
         assert [j.id for j in unfinished] == [ids[1], ids[2], ids[5]]
 
 
+async def test_prunable_takes_finished_jobs_beyond_the_newest_or_too_old(
+    backend: Backend,
+) -> None:
+    _, script_id = await seed_script(backend, "a")
+    _, other = await seed_script(backend, "b")
+    ages = [40, 30, 20, 10, 5]  # days before T0, oldest job first
+    async with backend.uow() as uow:
+        ids = []
+        for age in ages:
+            job = await uow.jobs.add(
+                new_job(script_id, status=JobStatus.SUCCEEDED, created_at=T0 - timedelta(days=age))
+            )
+            ids.append(job.require_id)
+        running = await uow.jobs.add(
+            new_job(script_id, status=JobStatus.RUNNING, created_at=T0 - timedelta(days=99))
+        )
+        await uow.jobs.add(
+            new_job(other, status=JobStatus.FAILED, created_at=T0 - timedelta(days=99))
+        )
+        await uow.commit()
+
+    async def prunable(keep_last: int | None, days: int | None) -> list[int]:
+        older_than = None if days is None else T0 - timedelta(days=days)
+        async with backend.uow() as uow:
+            found = await uow.jobs.prunable(script_id, keep_last=keep_last, older_than=older_than)
+        return [j.require_id for j in found]
+
+    assert await prunable(None, None) == []
+    assert await prunable(2, None) == ids[2::-1]  # beyond the newest two, newest first
+    assert await prunable(None, 25) == ids[1::-1]  # older than 25 days
+    assert await prunable(4, 25) == ids[1::-1]  # either rule lets a job go
+    assert await prunable(1, 100) == ids[3::-1]
+    assert running.require_id not in await prunable(0, 1)  # never an unfinished job
+    async with backend.uow() as uow:
+        await uow.jobs.delete(ids[0])
+        await uow.commit()
+    async with backend.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.jobs.get(ids[0])
+        with pytest.raises(NotFound):
+            await uow.jobs.delete(ids[0])
+
+
 async def test_has_unfinished_sees_only_queued_and_running_jobs_of_the_script(
     backend: Backend,
 ) -> None:
@@ -368,6 +411,23 @@ async def test_has_unfinished_sees_only_queued_and_running_jobs_of_the_script(
         await uow.jobs.update(job)
         # The unit of work sees its own change before committing it.
         assert not await uow.jobs.has_unfinished(script_c)
+
+
+async def test_unfinished_of_schedule_sees_only_that_schedules_queued_and_running_jobs(
+    backend: Backend,
+) -> None:
+    _, script_id = await seed_script(backend)
+    async with backend.uow() as uow:
+        queued = await uow.jobs.add(new_job(script_id, schedule_id=7))
+        running = await uow.jobs.add(new_job(script_id, schedule_id=7, status=JobStatus.RUNNING))
+        await uow.jobs.add(new_job(script_id, schedule_id=7, status=JobStatus.SUCCEEDED))
+        await uow.jobs.add(new_job(script_id, schedule_id=8))
+        await uow.jobs.add(new_job(script_id))
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.jobs.unfinished_of_schedule(7)
+        assert [j.id for j in found] == [queued.id, running.id]
+        assert await uow.jobs.unfinished_of_schedule(9) == []
 
 
 # --- schedules ----------------------------------------------------------------------
@@ -396,7 +456,8 @@ async def test_schedule_round_trips_every_field(backend: Backend) -> None:
         assert fields(await uow.schedules.get(bare.require_id)) == fields(bare)
         listed = await uow.schedules.list_by_script(script_id)
         assert [s.id for s in listed] == [schedule.id, bare.id]
-        loaded.enabled, loaded.next_run_at, loaded.env = True, None, {}
+        assert loaded.args == ["--full"] and bare.args is None
+        loaded.enabled, loaded.next_run_at, loaded.env, loaded.args = True, None, {}, None
         await uow.schedules.update(loaded)
         await uow.schedules.delete(bare.require_id)
         await uow.commit()
@@ -511,6 +572,9 @@ async def test_firings_are_unique_per_fire_time_and_listed_newest_first(backend:
         assert [f.id for f in await uow.schedules.list_firings(schedule_id, limit=1)] == [
             skipped.id
         ]
+        older = await uow.schedules.list_firings(schedule_id, before=skipped.fire_time)
+        assert [f.id for f in older] == [fired.id]
+        assert await uow.schedules.list_firings(schedule_id, before=fired.fire_time) == []
 
 
 async def test_deleting_a_script_takes_its_revisions_jobs_schedules_along(
