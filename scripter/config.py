@@ -77,7 +77,9 @@ class DockerConfig(_Section):
     extra_ca_certificates: list[str] = msgspec.field(default_factory=list)
     """PEM files added to every image build, for TLS-intercepting proxies."""
     image_prefix: str = "scripter"
-    """Built images are tagged ``<image_prefix>/<name>:<id>``."""
+    """Names this installation's Docker objects: images are tagged
+    ``<image_prefix>/<name>:<id>``; job containers are named ``<image_prefix>-job-<id>``
+    and labelled ``scripter.namespace=<image_prefix>`` (a worker recovers only those)."""
 
 
 class WorkerConfig(_Section):
@@ -107,6 +109,12 @@ class ImagesConfig(_Section):
 class SchedulerConfig(_Section):
     timezone: str = "UTC"
     """Timezone of schedules that name none."""
+    misfire_grace_seconds: float = 60.0
+    """A fire time older than this when a scheduler gets to it (none was running)
+    is a misfire, handled by the schedule's misfire policy; younger ones just fire."""
+    recheck_seconds: float = 1.0
+    """Longest sleep of a scheduler. Changes made in its own process wake it at once;
+    changes made through another process (``scripter api``) are seen within this."""
 
 
 class LoggingConfig(_Section):
@@ -258,6 +266,10 @@ def _check_values(config: Config) -> None:
         )
     if config.docker.job_network not in ("none", "bridge", "host"):
         raise ConfigError("docker.job_network: must be none, bridge or host")
+    if config.scheduler.misfire_grace_seconds < 1:
+        raise ConfigError("scheduler.misfire_grace_seconds: must be at least 1")
+    if not 0.05 <= config.scheduler.recheck_seconds <= 60:
+        raise ConfigError("scheduler.recheck_seconds: must be between 0.05 and 60")
     try:
         ZoneInfo(config.scheduler.timezone)
     except (ZoneInfoNotFoundError, ValueError):
