@@ -22,16 +22,28 @@ from scripter.adapters.db.migrate import upgrade_to_head
 from scripter.adapters.db.unit_of_work import SqlOutbox, SqlUnitOfWork
 from scripter.adapters.docker_runtime import DockerRuntime
 from scripter.adapters.files import LocalFileStore
+from scripter.adapters.log_tailer import WatchfilesLogTailer
 from scripter.config import Config
 from scripter.domain.clock import Clock
 from scripter.domain.events import BUILD_QUEUE, RUN_QUEUE, WORK_QUEUES, DomainEvent
-from scripter.domain.ports import ContainerRuntime, EventBus, FileStore, Outbox, UnitOfWork
+from scripter.domain.ports import (
+    ContainerRuntime,
+    EventBus,
+    FileStore,
+    LogTailer,
+    Outbox,
+    UnitOfWork,
+)
 from scripter.domain.scripts import NetworkMode
 from scripter.services.health import HealthReport, check_health
 from scripter.services.images import ImageService, ImageSettings
 from scripter.services.job_runner import JobRunner, RunnerSettings
 from scripter.services.jobs import JobService
+from scripter.services.live_events import EventFeed
+from scripter.services.live_logs import LiveLogs, LiveSettings
 from scripter.services.relay import OutboxRelay
+from scripter.services.scheduler import Scheduler, SchedulerSettings
+from scripter.services.schedules import ScheduleService, ScheduleSettings
 from scripter.services.scripts import ScriptService, ScriptServiceSettings
 
 log = logging.getLogger(__name__)
@@ -60,10 +72,16 @@ class Scripter:
     files: FileStore
     clock: Clock
     relay: OutboxRelay
+    tailer: LogTailer
+    live_settings: LiveSettings = field(default_factory=LiveSettings)
     images: ImageService = field(init=False)
     scripts: ScriptService = field(init=False)
     jobs: JobService = field(init=False)
     runner: JobRunner = field(init=False)
+    live_feed: EventFeed = field(init=False)
+    live_logs: LiveLogs = field(init=False)
+    schedules: ScheduleService = field(init=False)
+    scheduler: Scheduler = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _bus_started: bool = False
     _builds_recovered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,6 +112,33 @@ class Scripter:
             clock=self.clock,
             settings=runner_settings(self.config),
         )
+        self.live_feed = EventFeed(
+            queue_limit=self.live_settings.event_queue_limit,
+            heartbeat_seconds=self.live_settings.heartbeat_seconds,
+        )
+        self.live_logs = LiveLogs(
+            uow=self.unit_of_work,
+            files=self.files,
+            tailer=self.tailer,
+            feed=self.live_feed,
+            settings=self.live_settings,
+        )
+        self.scheduler = Scheduler(
+            uow=self.unit_of_work,
+            files=self.files,
+            clock=self.clock,
+            settings=SchedulerSettings(
+                misfire_grace_seconds=self.config.scheduler.misfire_grace_seconds,
+                recheck_seconds=self.config.scheduler.recheck_seconds,
+            ),
+        )
+        self.schedules = ScheduleService(
+            uow=self.unit_of_work,
+            clock=self.clock,
+            settings=ScheduleSettings(default_timezone=self.config.scheduler.timezone),
+            # Wakes this process's scheduler (if it runs one) to re-read the next due time.
+            on_change=self.scheduler.wake,
+        )
 
     def unit_of_work(self) -> UnitOfWork:
         return SqlUnitOfWork(self.database.session_factory, on_commit=self.relay.notify)
@@ -107,11 +152,16 @@ class Scripter:
         down: then its start is retried in the background and health says so."""
         if migrate:
             await self.migrate()
+        if Role.API in roles:
+            # Live status and the ends of live logs: every event this process hears.
+            self.bus.listen(self.live_feed.publish)
         if Role.WORKER in roles:
             self.bus.consume(BUILD_QUEUE, self._build_after_recovery)
             self.bus.consume(RUN_QUEUE, self.runner.handle_job_requested)
             self.bus.listen(self.runner.handle_cancel_requested)
             self._tasks.append(asyncio.create_task(self._recover(), name="worker-recovery"))
+        if Role.SCHEDULER in roles:
+            self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self._tasks.append(asyncio.create_task(self._start_bus(), name="bus-start"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         log.info("started: %s", ", ".join(sorted(roles)))
@@ -162,8 +212,15 @@ class Scripter:
                 self.relay.notify()
                 return
 
+    def end_live_streams(self) -> None:
+        """End every SSE stream now: the server is stopping (uvicorn waits for open
+        connections before it runs the app's shutdown)."""
+        self.live_feed.close()
+
     async def stop(self) -> None:
+        self.end_live_streams()
         self.relay.stop()
+        self.scheduler.stop()
         await self.runner.stop()
         for task in self._tasks:
             task.cancel()
@@ -174,6 +231,9 @@ class Scripter:
         if self._bus_started:
             await self.bus.stop()
             self._bus_started = False
+        close_tailer = getattr(self.tailer, "close", None)
+        if close_tailer is not None:
+            await close_tailer()
         close_runtime = getattr(self.runtime, "close", None)
         if close_runtime is not None:
             await close_runtime()
@@ -205,6 +265,8 @@ def runner_settings(config: Config) -> RunnerSettings:
         keep_last=config.jobs.keep_last or None,
         keep_days=config.jobs.keep_days or None,
         stop_grace_seconds=config.jobs.stop_grace_seconds,
+        read_only_root=config.jobs.read_only_root,
+        tmp_size_mb=config.jobs.tmp_size_mb,
         host_data_directory=None if host == config.data_directory else host,
     )
 
@@ -215,6 +277,7 @@ def bootstrap(
     bus: EventBus | None = None,
     runtime: ContainerRuntime | None = None,
     clock: Clock | None = None,
+    live_settings: LiveSettings | None = None,
 ) -> Scripter:
     database = SqlDatabase(create_engine(config.database_url))
     outbox = SqlOutbox(database.session_factory)
@@ -239,4 +302,6 @@ def bootstrap(
         files=LocalFileStore(config.data_directory),
         clock=clock or SystemClock(),
         relay=OutboxRelay(outbox, bus),
+        tailer=WatchfilesLogTailer(),
+        live_settings=live_settings or LiveSettings(),
     )

@@ -99,6 +99,10 @@ class JobsConfig(_Section):
     logs."""
     stop_grace_seconds: float = 10.0
     """Cancel and timeout: SIGTERM, this long to exit, then SIGKILL."""
+    read_only_root: bool = True
+    """Job containers get a read-only root file system; ``/tmp`` stays writable."""
+    tmp_size_mb: int = 256
+    """Size of the in-memory ``/tmp`` of a job container."""
 
 
 class ImagesConfig(_Section):
@@ -240,6 +244,8 @@ def _check_values(config: Config) -> None:
         raise ConfigError("jobs.log_limit_bytes: must be at least 1024")
     if config.jobs.keep_last < 0 or config.jobs.keep_days < 0:
         raise ConfigError("jobs.keep_last and jobs.keep_days: must be 0 or more")
+    if config.jobs.tmp_size_mb < 1:
+        raise ConfigError("jobs.tmp_size_mb: must be at least 1")
     if config.jobs.stop_grace_seconds < 0:
         raise ConfigError("jobs.stop_grace_seconds: must be 0 or more")
     if config.images.max_file_bytes < 1:

@@ -161,6 +161,7 @@ class DockerRuntime:
                 nano_cpus=spec.nano_cpus,
                 pids_limit=spec.pids_limit,
                 read_only=spec.read_only_rootfs,
+                tmpfs=dict(spec.tmpfs) or None,
                 cap_drop=["ALL"] if spec.drop_all_capabilities else None,
                 security_opt=["no-new-privileges"] if spec.no_new_privileges else None,
                 user=spec.user,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -116,6 +116,11 @@ class JobRepository(Protocol):
         """Whether the script has a queued or running job."""
         ...
 
+    async def unfinished_of_schedule(self, schedule_id: int) -> builtins.list[Job]:
+        """The queued and running jobs a schedule started, oldest first (for its
+        overlap policy)."""
+        ...
+
     async def prunable(
         self, script_id: int, *, keep_last: int | None, older_than: datetime | None
     ) -> builtins.list[Job]:
@@ -162,9 +167,9 @@ class ScheduleRepository(Protocol):
         ...
 
     async def list_firings(
-        self, schedule_id: int, limit: int = 100
+        self, schedule_id: int, limit: int = 100, before: datetime | None = None
     ) -> builtins.list[ScheduleFiring]:
-        """Newest first."""
+        """Newest fire time first; ``before`` is the cursor (fire times before it)."""
         ...
 
 
@@ -295,6 +300,8 @@ class ContainerSpec:
     nano_cpus: int | None = None
     pids_limit: int | None = None
     read_only_rootfs: bool = False
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    """Writable in-memory folders, path -> mount options (e.g. ``size=256m``)."""
     drop_all_capabilities: bool = True
     no_new_privileges: bool = True
     user: str | None = None
@@ -507,3 +514,38 @@ class LogSink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- live logs ----------------------------------------------------------------------
+
+
+class LogReader(Protocol):
+    """Reads one log file from any offset; the file may not exist yet."""
+
+    async def read(self, offset: int, limit: int) -> bytes:
+        """Up to ``limit`` bytes from ``offset`` (fewer if fewer were written); empty
+        at the end or while the file does not exist. Raises
+        ``scripter.domain.logs.LogTruncated`` when the file is shorter than
+        ``offset``. Never blocks the event loop for more than a bounded read."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LogTailer(Protocol):
+    """Notices log files grow. Followers pull the bytes themselves (``open``), each
+    at its own pace: a notification only says "this file changed", so a slow follower
+    costs no memory and never holds up a fast one."""
+
+    def open(self, path: Path) -> LogReader: ...
+
+    def watch(self, path: Path, on_change: Callable[[], None]) -> AbstractContextManager[None]:
+        """Call ``on_change`` (on the event loop) soon after ``path`` changes, until
+        the block ends; it may also be called when nothing changed. Every follower of
+        files in one folder shares one watcher, released when the last one leaves."""
+        ...
+
+    @property
+    def watcher_count(self) -> int:
+        """Watchers running now (one per watched folder)."""
+        ...

@@ -54,6 +54,9 @@ class RunnerSettings:
     keep_last: int | None = 100
     keep_days: int | None = 30
     stop_grace_seconds: float = 10.0
+    read_only_root: bool = True
+    """Jobs see a read-only root file system with a writable ``/tmp``."""
+    tmp_size_mb: int = 256
     host_data_directory: Path | None = None
     """The data directory as the Docker engine sees it (None: the same path)."""
     poll_seconds: float = 1.0
@@ -215,6 +218,8 @@ class JobRunner:
             memory_bytes=run.limits.memory_mb * 1024 * 1024 if run.limits.memory_mb else None,
             nano_cpus=int(run.limits.cpus * 1e9) if run.limits.cpus else None,
             pids_limit=run.limits.pids,
+            read_only_rootfs=self._settings.read_only_root,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={self._settings.tmp_size_mb}m"},
         )
 
     def _host_path(self, path: Path) -> Path:

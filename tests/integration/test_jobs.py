@@ -472,3 +472,21 @@ async def test_run_is_refused_while_the_image_is_not_built(jobs_app: App):
     bad = await app.client.post(f"/api/scripts/{script_id}/runs", json={"env": {"1BAD": "x"}})
     assert bad.status_code == 422 and bad.json()["field"] == "env.1BAD"
     assert (await app.client.get("/api/jobs")).json()["items"] == []
+
+
+async def test_the_root_is_read_only_and_tmp_is_writable(jobs_app: App):
+    app = jobs_app
+    code = (
+        "import os\n"
+        "open('/tmp/scratch', 'w').write('ok')\n"
+        "print(open('/tmp/scratch').read())\n"
+        "for target in ('/etc/x', '/scripter/src/x'):\n"
+        "    try:\n"
+        "        open(target, 'w')\n"
+        "    except OSError as e:\n"
+        "        print(target, e.errno == 30 or e.errno == 13)\n"
+    )
+    script_id = await add_script(app, code)
+    job = await finished(app, (await run(app, script_id))["id"])
+    assert job["status"] == "succeeded", await log_of(app, job["id"])
+    assert await log_of(app, job["id"]) == b"ok\n/etc/x True\n/scripter/src/x True\n"
