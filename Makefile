@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-UI_SOURCES := $(shell find ui/src ui/scripts ui/index.html ui/package.json ui/vite.config.* -type f 2>/dev/null)
+UI_SOURCES := $(shell find ui/src ui/scripts ui/public ui/index.html ui/package.json ui/vite.config.* ui/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: serve test lint typecheck pytest ui install clean
 
@@ -14,11 +14,12 @@ test: install ui lint typecheck
 	cd ui && npm test --silent
 	$(BIN)/pytest
 
-lint: install
+lint: install ui/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd ui && npm run --silent lint
 
-typecheck: install
+typecheck: install ui/node_modules/.package-lock.json
 	$(BIN)/mypy
 	cd ui && npm run --silent typecheck
 

@@ -130,6 +130,8 @@ class Scripter:
             settings=SchedulerSettings(
                 misfire_grace_seconds=self.config.scheduler.misfire_grace_seconds,
                 recheck_seconds=self.config.scheduler.recheck_seconds,
+                # SQLite has one writer at a time: concurrent firings would only queue.
+                concurrency=1 if self.config.database_url.startswith("sqlite") else 8,
             ),
         )
         self.schedules = ScheduleService(

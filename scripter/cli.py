@@ -52,11 +52,21 @@ def _parser() -> argparse.ArgumentParser:
         "asyncapi", parents=[common], help="print the AsyncAPI document of the domain events"
     )
     asyncapi.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    openapi = commands.add_parser(
+        "openapi",
+        help="print the OpenAPI document of the HTTP API (no server, nothing connects)",
+        description="Print the OpenAPI document of the HTTP API without starting a server "
+        "or connecting to anything; the UI's typed client is generated from it.",
+    )
+    openapi.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        # The document must not depend on a config file or the environment.
+        return _write(_openapi_text(), args.output)
     try:
         config = load_config(args.config)
         if args.command in ("serve", "api", "worker", "migrate", "scheduler"):
@@ -83,12 +93,12 @@ def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) ->
 
     from scripter.bootstrap import Role, bootstrap
     from scripter.http.app import create_app
+    from scripter.http.server import Server
 
     roles = {Role.API, Role.WORKER, Role.SCHEDULER} if all_roles else {Role.API}
-    app = create_app(
-        bootstrap(config), roles=roles, migrate=all_roles or _database_is_local(config)
-    )
-    server = uvicorn.Server(
+    scripter = bootstrap(config)
+    app = create_app(scripter, roles=roles, migrate=all_roles or _database_is_local(config))
+    server = Server(
         uvicorn.Config(
             app,
             host=args.host or config.server.host,
@@ -97,7 +107,8 @@ def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) ->
             # Open SSE streams must not hold shutdown hostage (PITFALLS.md).
             timeout_graceful_shutdown=5,
             lifespan="on",
-        )
+        ),
+        on_shutdown=scripter.end_live_streams,
     )
     # uvicorn handles SIGINT/SIGTERM itself (graceful shutdown), then restores the
     # previous handlers and raises the signal again: let that end here, quietly.
@@ -150,7 +161,25 @@ def _migrate(config: Config) -> int:
 def _asyncapi(config: Config, output: str | None) -> int:
     from scripter.adapters.bus.asyncapi import asyncapi_document
 
-    text = json.dumps(asyncapi_document(config.broker.url or None), indent=2)
+    return _write(json.dumps(asyncapi_document(config.broker.url or None), indent=2), output)
+
+
+def _openapi_text() -> str:
+    """The HTTP API's OpenAPI document, from an app that is built but never started.
+
+    The defaults with an in-memory SQLite and the in-process bus: constructing them
+    opens no connection and creates no file (``bootstrap`` connects nothing before
+    ``Scripter.start``, which only the app's lifespan calls)."""
+    from scripter.bootstrap import bootstrap
+    from scripter.config import DatabaseConfig
+    from scripter.http.app import create_app
+
+    config = Config(database=DatabaseConfig(url="sqlite+aiosqlite:///:memory:"))
+    app = create_app(bootstrap(config), roles=set())
+    return json.dumps(app.openapi_schema.to_schema(), indent=2)
+
+
+def _write(text: str, output: str | None) -> int:
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")

@@ -114,8 +114,8 @@ class SchedulerConfig(_Section):
     timezone: str = "UTC"
     """Timezone of schedules that name none."""
     misfire_grace_seconds: float = 60.0
-    """A fire time older than this when a scheduler gets to it (none was running)
-    is a misfire, handled by the schedule's misfire policy; younger ones just fire."""
+    """A fire time due longer than this before the scheduler started (none was
+    running) is a misfire, handled by the schedule's misfire policy; others fire."""
     recheck_seconds: float = 1.0
     """Longest sleep of a scheduler. Changes made in its own process wake it at once;
     changes made through another process (``scripter api``) are seen within this."""

@@ -523,8 +523,9 @@ class LogReader(Protocol):
     """Reads one log file from any offset; the file may not exist yet."""
 
     async def read(self, offset: int, limit: int) -> bytes:
-        """Up to ``limit`` bytes from ``offset`` (fewer if fewer were written); empty
-        at the end or while the file does not exist. Raises
+        """``limit`` bytes from ``offset``, fewer only when the file ends before (so
+        a short read means "that was the end, for now"); empty at the end or while
+        the file does not exist. Raises
         ``scripter.domain.logs.LogTruncated`` when the file is shorter than
         ``offset``. Never blocks the event loop for more than a bounded read."""
         ...

@@ -22,7 +22,9 @@ from scripter.bootstrap import Role, Scripter
 from scripter.http.health import healthz
 from scripter.http.images import ImageController
 from scripter.http.jobs import JobController, RunController
+from scripter.http.live import LiveController
 from scripter.http.problems import EXCEPTION_HANDLERS
+from scripter.http.schedules import ScheduleController, ScriptScheduleController
 from scripter.http.scripts import ScriptController
 
 PLACEHOLDER_UI = Path(__file__).parent / "placeholder"
@@ -122,6 +124,9 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
             ScriptController,
             RunController,
             JobController,
+            LiveController,
+            ScriptScheduleController,
+            ScheduleController,
             # At "/" with a path parameter: the explicit routes above take precedence.
             ui_handler(ui),
         ],
@@ -130,6 +135,9 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
             "images": Provide(lambda: scripter.images, use_cache=True, sync_to_thread=False),
             "scripts": Provide(lambda: scripter.scripts, use_cache=True, sync_to_thread=False),
             "jobs": Provide(lambda: scripter.jobs, use_cache=True, sync_to_thread=False),
+            "live_logs": Provide(lambda: scripter.live_logs, use_cache=True, sync_to_thread=False),
+            "live_feed": Provide(lambda: scripter.live_feed, use_cache=True, sync_to_thread=False),
+            "schedules": Provide(lambda: scripter.schedules, use_cache=True, sync_to_thread=False),
         },
         # JSON bodies may carry base64 files: leave room above the per-file limit.
         request_max_body_size=scripter.config.images.max_file_bytes * 2 + 1024 * 1024,

@@ -42,6 +42,7 @@ NAMESPACE_LABEL = "scripter.namespace"
 SOURCE_MOUNT = "/scripter/src"
 LOG_MOUNT = "/scripter/output.log"
 ORPHAN_AFTER_SECONDS = 120.0
+_RECORD_ATTEMPTS = 3
 # The container's own shell sends stdout and stderr, merged, into the log file.
 _LAUNCH = 'exec "$@" >>' + LOG_MOUNT + " 2>&1"
 
@@ -77,6 +78,10 @@ class _Supervised:
     job_id: int
     container_id: str
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class StartInProgress(Exception):
+    """Another handler holds the job's container name; the request comes back later."""
 
 
 class NoFreeSlot(Exception):
@@ -162,7 +167,10 @@ class JobRunner:
         except Exception as exc:
             existing = await self._job_container(job, patience=self._settings.name_race_seconds)
             if existing is not None and not self._is_orphan(existing):
-                return None  # a second delivery: another handler is starting it
+                # A second delivery while another handler starts it, or a starter
+                # that died a moment ago: ask again later (the bus redelivers) until
+                # the job runs, or its container is old enough to call an orphan.
+                raise StartInProgress(f"job {job_id}: its container is being started") from exc
             if existing is not None:
                 # Left by a worker that died between creating it and recording the
                 # start: nobody supervises it, so start afresh.
@@ -187,6 +195,8 @@ class JobRunner:
             await self._runtime.kill(container_id)
             await self._runtime.remove_container(container_id)
             return None
+        # Which worker ran which job, for operators of several (and the scale-out tests).
+        log.info("job %s started in container %s", job_id, container_id[:12])
         return _Supervised(job_id=job_id, container_id=container_id)
 
     def _spec(self, job: Job, run: RevisionSettings, source: Path, log_path: Path) -> ContainerSpec:
@@ -389,14 +399,23 @@ class JobRunner:
     ) -> None:
         """Apply ``change(job, now)`` and commit; a job that already ended (or is not
         in status ``only_if``) is left alone: another worker, or an earlier delivery,
-        got there first."""
-        async with self._uow() as uow:
-            job = await uow.jobs.get(job_id)
-            if job.status.is_final or (only_if is not None and job.status != only_if):
-                return
-            change(job, self._clock.now())
-            await uow.jobs.update(job)
-            await uow.commit()
+        got there first. A job changed by someone else meanwhile (a cancel request, or
+        a restarted worker that re-attached to the same container and records the same
+        end) is read again and judged afresh."""
+        for attempt in range(_RECORD_ATTEMPTS):
+            try:
+                async with self._uow() as uow:
+                    job = await uow.jobs.get(job_id)
+                    if job.status.is_final or (only_if is not None and job.status != only_if):
+                        return
+                    change(job, self._clock.now())
+                    await uow.jobs.update(job)
+                    await uow.commit()
+            except ConcurrentUpdate:
+                if attempt + 1 == _RECORD_ATTEMPTS:
+                    raise
+            else:
+                break
         await self._prune(job.script_id)
 
     async def _remove(self, container_id: str) -> None:

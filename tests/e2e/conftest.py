@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import require_service
+from tests.conftest import TEST_BASE_IMAGE, require_service
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -86,6 +86,12 @@ def scripter_server(scripter_data_dir: Path) -> Iterator[str]:
     env = dict(os.environ)
     env["SCRIPTER_DATA_DIRECTORY"] = str(data_dir)
     env.setdefault("SCRIPTER_SERVER_UI_DIRECTORY", str(UI_DIST))
+    # Builds work offline: the default Dockerfile starts from the test base image and
+    # builds on the host network (no bridge here, see ENVIRONMENT.md). Its own image
+    # prefix lets teardown remove what this server built.
+    env.setdefault("SCRIPTER_IMAGES_DEFAULT_BASE_IMAGE", TEST_BASE_IMAGE)
+    env.setdefault("SCRIPTER_DOCKER_BUILD_NETWORK", "host")
+    image_prefix = env.setdefault("SCRIPTER_DOCKER_IMAGE_PREFIX", f"scripter-e2e-{port}")
     # Run from the temp dir, so a developer's ./config.toml is not picked up,
     # with the checkout first on the import path.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -146,6 +152,24 @@ def scripter_server(scripter_data_dir: Path) -> Iterator[str]:
         if process.poll() is None:
             process.kill()
             process.wait()
+        _remove_docker_objects(image_prefix)
+
+
+def _remove_docker_objects(image_prefix: str) -> None:
+    """Containers and images the server made under its own prefix, if Docker is up."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        for container in client.containers.list(
+            all=True, filters={"label": f"scripter.namespace={image_prefix}"}
+        ):
+            container.remove(force=True)
+        for image in client.images.list():
+            if image.id and any(tag.startswith(f"{image_prefix}/") for tag in image.tags):
+                client.images.remove(image.id, force=True)
+    except Exception:  # no engine, nothing to clean
+        return
 
 
 @pytest.fixture

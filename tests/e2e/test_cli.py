@@ -29,7 +29,7 @@ RUN_TIMEOUT = 60.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 CONFIG_ERROR = 2
-COMMANDS = ("serve", "api", "worker", "scheduler", "migrate", "asyncapi")
+COMMANDS = ("serve", "api", "worker", "scheduler", "migrate", "asyncapi", "openapi")
 
 
 def _env(**variables: str) -> dict[str, str]:

@@ -45,9 +45,10 @@ def test_home_page_shows_live_health(app_url: str, browser_page: Page, tmp_path:
     errors = _open(page, f"{app_url}/")
 
     assert page.title() == "Scripter"
-    assert page.get_by_role("heading", level=1).inner_text() == "Scripter"
+    assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
     assert "Run Python scripts in Docker" in page.locator("body").inner_text()
     assert page.get_by_role("link", name="API docs").get_attribute("href") == "/schema"
+    assert page.get_by_role("link", name="Scripter, dashboard").is_visible()
 
     health = _live_health(app_url)
     for name in CHECKS:
@@ -78,7 +79,7 @@ def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, browser_page: Pa
     page.set_viewport_size({"width": 390, "height": 844})
     errors = _open(page, f"{app_url}/")
 
-    assert page.get_by_role("heading", level=1).inner_text() == "Scripter"
+    assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
     for name in CHECKS:
         assert page.get_by_test_id(f"check-{name}").is_visible()
         assert name in page.get_by_test_id(f"check-{name}").inner_text()

@@ -4,6 +4,7 @@ driven through Litestar's test client (lifespan included)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,8 +128,12 @@ async def running_app(tmp_path: Path, roles: set[Role]) -> AsyncIterator[App]:
 
 
 def remove_images(prefix: str) -> None:
-    """Every Docker image tagged under ``prefix``."""
+    """Every Docker image tag under ``prefix``. By tag, not by id: an image with the
+    same content built elsewhere (another test session, a benchmark) has the same id,
+    and its other tags are not ours to remove."""
     client = docker.from_env()
     for image in client.images.list():
-        if any(tag.startswith(prefix + "/") for tag in image.tags):
-            client.images.remove(image.short_id, force=True)
+        for tag in image.tags:
+            if tag.startswith(prefix + "/"):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.images.remove(tag, force=True)

@@ -308,6 +308,14 @@ class FakeJobRepository(_FakeRepository):
         rows = self._view.rows("jobs")
         return any(j.script_id == script_id and not j.status.is_final for j in rows)
 
+    async def unfinished_of_schedule(self, schedule_id: int) -> builtins.list[Job]:
+        rows = self._view.rows("jobs")
+        return [
+            self._seen(_copy(j))
+            for j in rows
+            if j.schedule_id == schedule_id and not j.status.is_final
+        ]
+
     async def prunable(
         self, script_id: int, *, keep_last: int | None, older_than: datetime | None
     ) -> builtins.list[Job]:
@@ -392,9 +400,13 @@ class FakeScheduleRepository(_FakeRepository):
         return firing
 
     async def list_firings(
-        self, schedule_id: int, limit: int = 100
+        self, schedule_id: int, limit: int = 100, before: datetime | None = None
     ) -> builtins.list[ScheduleFiring]:
-        found = [f for f in self._view.rows("firings") if f.schedule_id == schedule_id]
+        found = [
+            f
+            for f in self._view.rows("firings")
+            if f.schedule_id == schedule_id and (before is None or f.fire_time < before)
+        ]
         found.sort(key=lambda f: (f.fire_time, f.id), reverse=True)
         return [_copy(f) for f in found[:limit]]
 

@@ -332,3 +332,61 @@ async def test_old_queued_jobs_only_are_requested_again(w: World):
     await fresh.recover(requeue_before=restart)
     requested = [e.job_id for e in await w.events() if isinstance(e, JobRequested)]
     assert requested.count(before.job_id) == 2 and requested.count(after.job_id) == 1
+
+
+async def test_an_end_recorded_meanwhile_by_another_worker_is_left_alone(
+    w: World, caplog: pytest.LogCaptureFixture
+):
+    """Two workers can follow one container (a restarted worker re-attaches to every
+    running container of its namespace, also to one another live worker follows):
+    both see it exit and record the end. The slower one's write conflicts; it reads
+    the job again, finds it ended, and removes the container instead of failing."""
+    request = await w.queue()
+    armed = False
+
+    async def the_other_worker_records_the_end() -> None:
+        async with w.store.uow() as uow:
+            job = await uow.jobs.get(request.job_id)
+            job.finish_from_exit(w.clock.now(), 0, oom_killed=False, memory_mb=None)
+            await uow.jobs.update(job)
+            await uow.commit()
+
+    def racing_uow() -> Any:
+        uow = w.store.uow()
+        jobs = uow.jobs
+
+        class Jobs:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(jobs, name)
+
+            async def get(self, job_id: int) -> Job:
+                nonlocal armed
+                job = await jobs.get(job_id)
+                if armed:  # between this read and the write, someone else writes
+                    armed = False
+                    await the_other_worker_records_the_end()
+                return job
+
+        uow.jobs = Jobs()
+        return uow
+
+    worker = JobRunner(
+        uow=racing_uow,
+        files=w.files,
+        runtime=w.runtime,
+        clock=w.clock,
+        settings=RunnerSettings(poll_seconds=0.005, slow_check_seconds=3600.0),
+    )
+    await worker.recover()
+    await worker.handle_job_requested(request)
+    await asyncio.sleep(0.05)  # its supervisor has read the job and waits for the exit
+    armed = True
+    w.runtime.exit(w.container(request.job_id).id, 0)
+    async with asyncio.timeout(WAIT):
+        while w.runtime.containers:  # removed: the end was handled, not abandoned
+            await asyncio.sleep(0.005)
+    job = await w.job(request.job_id)
+    assert (job.status, job.exit_code) == (JobStatus.SUCCEEDED, 0)
+    assert not armed
+    assert "failed" not in caplog.text
+    await worker.stop()

@@ -1,6 +1,7 @@
 import { QueryClientProvider } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 
+import { LiveUpdatesProvider } from '@/features/events/components/live-updates-provider';
 import { createQueryClient } from '@/lib/react-query';
 
 type AppProviderProps = {
@@ -9,5 +10,9 @@ type AppProviderProps = {
 
 export function AppProvider({ children }: AppProviderProps) {
   const [queryClient] = useState(createQueryClient);
-  return <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>;
+  return (
+    <QueryClientProvider client={queryClient}>
+      <LiveUpdatesProvider>{children}</LiveUpdatesProvider>
+    </QueryClientProvider>
+  );
 }

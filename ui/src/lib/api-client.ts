@@ -1,24 +1,63 @@
 /**
  * The one place the UI talks HTTP to the Scripter server.
  *
- * Paths are root-absolute (`/healthz`, `/api/...`): the built UI is served by
- * the same server, and the dev server proxies them (see vite.config.ts).
+ * `client` is typed by `api-schema.d.ts`, generated from the server's OpenAPI
+ * document (`npm run gen:api`): a call to a path or with a body the API does not
+ * have fails the type check. The raw helpers below are for what OpenAPI does not
+ * describe well (raw file bodies, byte ranges of logs) and for endpoints that
+ * are not in the document yet (schedules), which then answer 404.
+ *
+ * Paths are root-absolute (`/healthz`, `/api/...`): the built UI is served by the
+ * same server, and the dev server proxies them (see vite.config.ts).
  */
+import createClient from 'openapi-fetch';
+
+import type { paths } from './api-schema';
+import { parseProblem, type Problem } from './problems';
 
 export class ApiError extends Error {
   readonly status: number;
   /** The parsed JSON body, when the server sent one. */
   readonly body: unknown;
+  /** The problem body (`application/problem+json`), when the body is one. */
+  readonly problem: Problem | null;
 
   constructor(status: number, statusText: string, body: unknown) {
-    super(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
+    const problem = parseProblem(body);
+    super(problem?.detail || `HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
     this.name = 'ApiError';
     this.status = status;
     this.body = body;
+    this.problem = problem;
   }
 }
 
-async function readJson(response: Response): Promise<unknown> {
+/** A 404 or 405 from a route the server does not have (yet): a feature to hide. */
+export function isMissingEndpoint(error: unknown): boolean {
+  return (
+    error instanceof ApiError &&
+    (error.status === 405 ||
+      (error.status === 404 && /^(not found$|no route for )/i.test(error.problem?.detail ?? '')))
+  );
+}
+
+export const client = createClient<paths>({
+  // The page's own origin (a Request needs an absolute URL outside a browser).
+  baseUrl: globalThis.location?.origin ?? 'http://localhost',
+  // Looked up at each call, so tests can replace globalThis.fetch.
+  fetch: (request: Request) => globalThis.fetch(request),
+});
+
+type FetchResult<T> = { data?: T; error?: unknown; response: Response };
+
+/** The data of an openapi-fetch result; throws an `ApiError` for an error status. */
+export async function unwrap<T>(call: Promise<FetchResult<T>>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) throw new ApiError(response.status, response.statusText, error);
+  return data as T;
+}
+
+async function readBody(response: Response): Promise<unknown> {
   const text = await response.text();
   if (!text) return undefined;
   try {
@@ -28,16 +67,46 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-async function request(path: string, init: RequestInit = {}): Promise<unknown> {
-  const response = await fetch(path, {
-    ...init,
-    headers: { Accept: 'application/json', ...init.headers },
-  });
-  const body = await readJson(response);
-  if (!response.ok) throw new ApiError(response.status, response.statusText, body);
-  return body;
+/** fetch, with any error status turned into an `ApiError`. */
+export async function send(path: string, init: RequestInit = {}): Promise<Response> {
+  const response = await globalThis.fetch(path, init);
+  if (!response.ok)
+    throw new ApiError(response.status, response.statusText, await readBody(response));
+  return response;
 }
 
-export const api = {
-  get: (path: string, init?: RequestInit) => request(path, { ...init, method: 'GET' }),
-};
+/** A JSON call outside the generated schema (endpoints still being built). */
+export async function requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await send(path, {
+    method,
+    headers: {
+      Accept: 'application/json',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await readBody(response)) as T;
+}
+
+/** `/api/images/3/files/` + a relative path, each segment encoded. */
+export function filePath(base: string, path: string): string {
+  return `${base}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** A file's bytes (files are raw bodies, not JSON). */
+export async function readRawFile(url: string): Promise<Uint8Array> {
+  const response = await send(url, { headers: { Accept: 'application/octet-stream' } });
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+export async function writeRawFile(url: string, content: string): Promise<void> {
+  await send(url, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json' },
+    body: content,
+  });
+}
+
+export async function deleteRawFile(url: string): Promise<void> {
+  await send(url, { method: 'DELETE' });
+}

@@ -115,6 +115,16 @@ class SqlJobRepository(SqlRepository):
         )
         return bool(await self._session.scalar(statement))
 
+    async def unfinished_of_schedule(self, schedule_id: int) -> builtins.list[Job]:
+        # Few jobs are unfinished: the status index finds them.
+        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        statement = (
+            select(jobs)
+            .where(jobs.c.status.in_(unfinished), jobs.c.schedule_id == schedule_id)
+            .order_by(jobs.c.id)
+        )
+        return self._all(await self._fetch_all(statement))
+
     async def prunable(
         self, script_id: int, *, keep_last: int | None, older_than: datetime | None
     ) -> builtins.list[Job]:

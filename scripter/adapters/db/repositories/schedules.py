@@ -30,7 +30,8 @@ def _values(schedule: Schedule) -> dict[str, Any]:
         "enabled": schedule.enabled,
         "misfire_policy": schedule.misfire_policy.value,
         "overlap_policy": schedule.overlap_policy.value,
-        "args": list(schedule.args),
+        # JSON null: the script's own arguments.
+        "args": None if schedule.args is None else list(schedule.args),
         "env": dict(schedule.env),
         "next_run_at": schedule.next_run_at,
         "created_at": schedule.created_at,
@@ -48,7 +49,7 @@ def _schedule(row: Any) -> Schedule:
         enabled=bool(row["enabled"]),
         misfire_policy=MisfirePolicy(row["misfire_policy"]),
         overlap_policy=OverlapPolicy(row["overlap_policy"]),
-        args=list(row["args"]),
+        args=None if row["args"] is None else list(row["args"]),
         env=dict(row["env"]),
         next_run_at=row["next_run_at"],
         created_at=row["created_at"],
@@ -153,7 +154,7 @@ class SqlScheduleRepository(SqlRepository):
         return firing
 
     async def list_firings(
-        self, schedule_id: int, limit: int = 100
+        self, schedule_id: int, limit: int = 100, before: datetime | None = None
     ) -> builtins.list[ScheduleFiring]:
         statement = (
             select(schedule_firings)
@@ -161,6 +162,8 @@ class SqlScheduleRepository(SqlRepository):
             .order_by(schedule_firings.c.fire_time.desc(), schedule_firings.c.id.desc())
             .limit(limit)
         )
+        if before is not None:
+            statement = statement.where(schedule_firings.c.fire_time < before)
         return [_firing(row) for row in await self._fetch_all(statement)]
 
     def _all(self, rows: builtins.list[Any]) -> builtins.list[Schedule]:

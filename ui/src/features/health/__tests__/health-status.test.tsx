@@ -34,7 +34,11 @@ describe('HealthStatusView', () => {
 
   it('shows an alert when the fetch failed and there is nothing to show', () => {
     const html = renderToStaticMarkup(
-      <HealthStatusView isPending={false} error={new Error('HTTP 502 Bad Gateway')} health={undefined} />,
+      <HealthStatusView
+        isPending={false}
+        error={new Error('HTTP 502 Bad Gateway')}
+        health={undefined}
+      />,
     );
     expect(html).toContain('role="alert"');
     expect(html).toContain('Could not load system health: HTTP 502 Bad Gateway');

@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api, ApiError } from '@/lib/api-client';
+import { ApiError, client } from '@/lib/api-client';
 
 export type CheckStatus = 'ok' | 'error';
 
@@ -41,14 +41,10 @@ export function parseHealth(body: unknown): Health {
  * full body: that is a result to show, not a failed request.
  */
 export async function getHealth(): Promise<Health> {
-  try {
-    return parseHealth(await api.get('/healthz'));
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 503 && isRecord(error.body)) {
-      return parseHealth(error.body);
-    }
-    throw error;
-  }
+  const { data, error, response } = await client.GET('/healthz');
+  if (response.ok) return parseHealth(data);
+  if (response.status === 503 && isRecord(error)) return parseHealth(error);
+  throw new ApiError(response.status, response.statusText, error);
 }
 
 export const healthQueryOptions = () =>

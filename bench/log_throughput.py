@@ -1,0 +1,221 @@
+"""Log throughput: a job writes 1 GB; clients get every byte, in order.
+
+1. live: an SSE client follows the job while its container writes the 1 GB;
+2. then, on the finished log, interleaved (A B A B): the whole log over SSE, and
+   the same file over a plain HTTP GET (``/api/jobs/{id}/log``, the existing
+   endpoint).
+
+Every byte a client receives is compared with the file at the offsets the stream
+names. The server runs as its own process; its RSS is sampled every 20 ms.
+
+    python -m bench.log_throughput [--megabytes 1024] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import mmap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.live_support import (
+    HOST,
+    RssSampler,
+    SseStream,
+    cpu_seconds,
+    exit_cleanly_on_sigterm,
+    machine,
+    open_sse,
+    scripter_server,
+)
+
+SCRIPT = """\
+import sys, time
+MEGABYTES = {megabytes}
+out = sys.stdout.buffer
+time.sleep(2)  # the live follower attaches meanwhile
+# 1 MB of numbered 100-byte lines; the block number makes every line unique.
+template = b"".join(b"BLOCK###:%05d " % n + b"x" * 84 + b"\\n" for n in range(10485))
+template += b"#" * 49 + b"\\n"
+for block in range(MEGABYTES):
+    out.write(template.replace(b"BLOCK###", b"%08d" % block))
+    out.flush()
+"""
+
+
+class Verifier:
+    """Compares what a client receives with the file, chunk by chunk."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        self.size = len(self._map)
+        self.offset = 0
+        self.mismatch: str | None = None
+        self.first_ns = 0
+        self.last_ns = 0
+
+    def chunk(self, text: str, end: int, now: int) -> None:
+        data = text.encode()
+        if self.first_ns == 0:
+            self.first_ns = now
+        self.last_ns = now
+        if end - self.offset != len(data) or self._map[self.offset : end] != data:
+            self.mismatch = self.mismatch or f"bytes {self.offset}-{end} differ"
+        self.offset = end
+
+    def close(self) -> None:
+        self._map.close()
+        self._file.close()
+
+
+@dataclass
+class PlainGet(asyncio.Protocol):
+    """``GET`` with Content-Length, compared with the file as it arrives."""
+
+    path: str
+    verifier: Verifier
+    done: asyncio.Future[None] | None = None
+    _buffer: bytes = b""
+    _length: int | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time_ns()
+        if self._length is None:
+            self._buffer += data
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self._buffer[:end].decode()
+            length = next(
+                line.split(":", 1)[1]
+                for line in head.split("\r\n")
+                if line.lower().startswith("content-length:")
+            )
+            self._length = int(length)
+            data, self._buffer = self._buffer[end + 4 :], b""
+        verifier = self.verifier
+        start = verifier.offset
+        if verifier.first_ns == 0:
+            verifier.first_ns = now
+        verifier.last_ns = now
+        if verifier._map[start : start + len(data)] != data:
+            verifier.mismatch = verifier.mismatch or f"bytes from {start} differ"
+        verifier.offset += len(data)
+        if verifier.offset >= self._length and self.done is not None:
+            self.done.set_result(None)
+            self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+
+async def _transfer(port: int, kind: str, job_id: int, log: Path, pid: int) -> dict[str, Any]:
+    verifier = Verifier(log)
+    sampler = RssSampler(pid)
+    loop = asyncio.get_running_loop()
+    started = time.time_ns()
+    server_cpu = cpu_seconds(pid)
+    with sampler.sampling():
+        if kind == "sse":
+            stream = SseStream(f"/api/jobs/{job_id}/log/stream", on_chunk=verifier.chunk)
+            await open_sse(port, stream)
+            assert stream.done is not None
+            await stream.done
+            ok = stream.outcome is not None
+        else:
+            get = PlainGet(f"/api/jobs/{job_id}/log", verifier, loop.create_future())
+            await loop.create_connection(lambda: get, HOST, port)
+            assert get.done is not None
+            await get.done
+            ok = True
+    seconds = (time.time_ns() - started) / 1e9
+    server_cpu = cpu_seconds(pid) - server_cpu
+    size = verifier.size
+    verifier.close()
+    return {
+        "kind": kind,
+        "seconds": round(seconds, 3),
+        "mb_per_s": round(size / 2**20 / seconds, 1),
+        "every_byte_in_order": verifier.offset == size and verifier.mismatch is None and ok,
+        "rss_growth_mb": round(sampler.growth_mb, 1),
+        "rss_before_mb": round(sampler.before / 2**20, 1),
+        "server_cpu_seconds_per_gb": round(server_cpu / (size / 2**30), 2),
+    }
+
+
+async def measure(megabytes: int, rounds: int) -> dict[str, Any]:
+    with scripter_server() as server:
+        script_id = server.seed_script(
+            SCRIPT.format(megabytes=megabytes), log_limit=(megabytes + 16) * 2**20
+        )
+        job_id = server.run(script_id)
+        server.wait_job(job_id, leave=("queued",))
+        log = server.data / server.job(job_id)["log_path"]
+        # 1. Live, while the container writes.
+        sampler = RssSampler(server.pid)
+        chunks: list[tuple[str, int, int]] = []
+        offsets: list[int] = []
+        received = [0]
+
+        def live_chunk(text: str, end: int, now: int) -> None:
+            received[0] += len(text)
+            offsets.append(end)
+            if len(chunks) < 1:
+                chunks.append((text[:40], end, now))
+
+        stream = SseStream(f"/api/jobs/{job_id}/log/stream", on_chunk=live_chunk)
+        with sampler.sampling():
+            started = time.time_ns()
+            await open_sse(server.port, stream)
+            assert stream.done is not None
+            await stream.done
+            live_seconds = (time.time_ns() - started) / 1e9 - 2  # the script's sleep
+        job = server.job(job_id)
+        size = log.stat().st_size
+        live = {
+            "kind": "sse, live while the job writes",
+            "job_status": job["status"],
+            "bytes": size,
+            "job_seconds": job["duration_seconds"],
+            "writer_mb_per_s": round(size / 2**20 / (job["duration_seconds"] - 2), 1),
+            "client_mb_per_s": round(size / 2**20 / live_seconds, 1),
+            "ended_with_outcome": stream.outcome,
+            "rss_growth_mb": round(sampler.growth_mb, 1),
+            "offsets_in_order": offsets == sorted(offsets) and offsets[-1] == size,
+        }
+        # 2. The finished log: SSE and plain GET, interleaved.
+        transfers = []
+        for _ in range(rounds):
+            for kind in ("sse", "get"):
+                transfers.append(await _transfer(server.port, kind, job_id, log, server.pid))
+    return {
+        "benchmark": "log throughput",
+        "machine": machine(),
+        "megabytes": megabytes,
+        "live": live,
+        "finished": transfers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--megabytes", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    print(json.dumps(asyncio.run(measure(args.megabytes, args.rounds)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

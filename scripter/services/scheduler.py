@@ -1,0 +1,388 @@
+"""The scheduler: fires due schedules, exactly once per fire time.
+
+The loop sleeps until the earliest ``next_run_at`` of any enabled schedule (one
+indexed query), not on a fixed tick, then fires what is due. A schedule saved in
+this process wakes it at once (``wake``, after the commit); one saved by another
+process (``scripter api`` beside ``scripter scheduler``) is not announced to it,
+so with several processes the loop also looks again at least every
+``recheck_seconds``. Each fire time is one transaction that
+
+1. claims the schedule with one conditional UPDATE on the ``next_run_at`` it saw,
+   moving it to its next fire time,
+2. records the firing, unique per (schedule, fire time), and
+3. queues the job (``enqueue_job``) and the events ``ScheduleFired`` /
+   ``ScheduleSkipped`` (outbox),
+
+then commits. Several schedulers on one database, a crash anywhere, or a tick run
+twice for the same instant can therefore never create a second job for a fire
+time: of two claims on the same ``next_run_at`` the database lets one through, and
+a crash before commit leaves nothing behind (the schedule is still due, and fires
+when a scheduler runs again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scripter.domain.clock import Clock
+from scripter.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
+from scripter.domain.events import ScheduleFired, ScheduleSkipped
+from scripter.domain.jobs import JobTrigger
+from scripter.domain.ports import FileStore, UnitOfWork, UnitOfWorkFactory
+from scripter.domain.schedules import (
+    FiringOutcome,
+    FiringPlan,
+    OverlapPolicy,
+    Schedule,
+    ScheduleFiring,
+    plan_firing,
+)
+from scripter.services.jobs import enqueue_job
+
+log = logging.getLogger(__name__)
+
+Wait = Callable[[asyncio.Event, float], Awaitable[None]]
+"""Wait until the event is set or ``seconds`` have passed (tests pass their own)."""
+
+
+async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+
+
+@dataclass(kw_only=True, frozen=True)
+class SchedulerSettings:
+    misfire_grace_seconds: float = 60.0
+    """A fire time that was due more than this long before the scheduler started
+    watching (started, or got its database back) is a misfire, handled by the
+    schedule's misfire policy. Fire times that come due while it watches are never
+    misfires, however long its backlog: they fire, late."""
+    recheck_seconds: float = 1.0
+    """Longest sleep. A schedule saved in this process wakes the scheduler at once;
+    one saved by another process (an ``api`` next to this ``scheduler``) is only
+    seen at the next re-check, so this bounds how late such a change can be."""
+    batch: int = 100
+    """Due schedules read at a time."""
+    retry_seconds: float = 1.0
+    """A schedule whose firing failed unexpectedly (a deadlock, a lost connection) is
+    retried after this long, doubling with each further failure up to a minute."""
+    concurrency: int = 1
+    """Fire times carried out at once, each in its own transaction. More helps when
+    many schedules are due together on MariaDB; SQLite has one writer at a time."""
+
+
+class ClaimResult(enum.StrEnum):
+    FIRED = "fired"
+    SKIPPED = "skipped"
+    LOST = "lost"
+    """Another scheduler claimed it first (or the schedule changed meanwhile)."""
+    FAILED = "failed"
+
+
+@dataclass(kw_only=True)
+class TickReport:
+    now: datetime
+    """The instant the tick looked for due schedules at."""
+    fired: int = 0
+    skipped: int = 0
+    lost: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.fired + self.skipped + self.lost + self.failed
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        files: FileStore,
+        clock: Clock,
+        settings: SchedulerSettings | None = None,
+        wait: Wait = wait_for_event,
+    ) -> None:
+        self._uow = uow
+        self._files = files
+        self._clock = clock
+        self._settings = settings or SchedulerSettings()
+        self._wait = wait
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._retry_at: dict[int, datetime] = {}
+        """Schedules whose firing failed, and when to try them again."""
+        self._failures: dict[int, int] = {}
+        """Failures in a row, per schedule (for the retry's back-off)."""
+        self._random = random.Random()
+        self._watching_since: datetime | None = None
+        """Since when the loop has been firing without interruption (None: not in
+        the loop, or its last pass failed)."""
+
+    # --- the loop -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """A schedule changed: look again at what is due and when (called after the
+        commit of every schedule change made in this process)."""
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Fire schedules until ``stop``. Errors (a database outage) are logged and
+        retried with a growing delay; they never end the loop."""
+        self._stopping = False
+        self._watching_since = None
+        delay_after_error = 0.5
+        while not self._stopping:
+            # Cleared before looking, so a change committed while we look wakes us.
+            self._wakeup.clear()
+            if self._watching_since is None:
+                self._watching_since = self._clock.now()
+            try:
+                report = await self.tick()
+                if report.attempted >= self._settings.batch:
+                    continue  # more may be due right now
+                next_due = await self._next_due_time()
+            except Exception as exc:
+                # What comes due until we are back was not watched: misfires.
+                self._watching_since = None
+                log.warning("scheduler: %s; retrying in %.1f s", exc, delay_after_error)
+                await self._wait(self._wakeup, delay_after_error)
+                delay_after_error = min(delay_after_error * 2, 30.0)
+                continue
+            delay_after_error = 0.5
+            delay = self.seconds_to_sleep(next_due, report)
+            if delay > 0:
+                await self._wait(self._wakeup, delay)
+
+    def seconds_to_sleep(self, next_due: datetime | None, last_tick: TickReport) -> float:
+        """Until the next fire time, but at most ``recheck_seconds``: with several
+        processes, a schedule saved by another one (an ``api`` beside this
+        ``scheduler``) does not wake this one, so it looks again that often.
+        A fire time the last tick saw due but could not fire waits for its retry."""
+        now = self._clock.now()
+        recheck = self._settings.recheck_seconds
+        if next_due is None:
+            return recheck
+        if next_due <= last_tick.now and last_tick.attempted == 0:
+            retries = [(t - now).total_seconds() for t in self._retry_at.values()]
+            return max(min([recheck, *retries]), 0.05)
+        return max(min(recheck, (next_due - now).total_seconds()), 0.0)
+
+    async def _next_due_time(self) -> datetime | None:
+        async with self._uow() as uow:
+            return await uow.schedules.next_due_time()
+
+    # --- one pass -------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """Fire every schedule due now (up to ``batch`` of them), each fire time in a
+        transaction of its own. Safe to run at the same time in several processes
+        and to run twice for the same instant."""
+        now = self._clock.now()
+        report = TickReport(now=now)
+        self._retry_at = {k: t for k, t in self._retry_at.items() if t > now}
+        async with self._uow() as uow:
+            due = await uow.schedules.due(now, limit=self._settings.batch + len(self._retry_at))
+        ready = [s for s in due if s.require_id not in self._retry_at]
+        # Earliest first; schedules due at the same time in a random order, so that
+        # several schedulers mostly claim different ones instead of queueing on the
+        # same rows (each transaction locks one schedule row: no deadlock either way).
+        ready.sort(key=lambda s: (s.next_run_at or now, self._random.random()))
+        if self._settings.concurrency <= 1:
+            results = [await self.fire(schedule) for schedule in ready]
+        else:
+            slots = asyncio.Semaphore(self._settings.concurrency)
+
+            async def fire_in_slot(schedule: Schedule) -> ClaimResult:
+                async with slots:
+                    return await self.fire(schedule)
+
+            results = list(await asyncio.gather(*(fire_in_slot(s) for s in ready)))
+        for result in results:
+            if result == ClaimResult.FIRED:
+                report.fired += 1
+            elif result == ClaimResult.SKIPPED:
+                report.skipped += 1
+            elif result == ClaimResult.LOST:
+                report.lost += 1
+            else:
+                report.failed += 1
+        return report
+
+    async def fire(self, seen: Schedule) -> ClaimResult:
+        """Claim ``seen`` (as read, with its ``next_run_at``) and carry out its plan."""
+        schedule_id = seen.require_id
+        try:
+            result = await self._fire(seen)
+        except ConcurrentUpdate:
+            # Someone committed a change to the schedule or its job in between: it is
+            # read again on the next pass.
+            result = ClaimResult.LOST
+        except Exception:
+            failures = self._failures[schedule_id] = self._failures.get(schedule_id, 0) + 1
+            delay = min(self._settings.retry_seconds * 2 ** (failures - 1), 60.0)
+            self._retry_at[schedule_id] = self._clock.now() + timedelta(seconds=delay)
+            log.exception(
+                "scheduler: firing schedule %s failed; retrying in %.0f s", schedule_id, delay
+            )
+            return ClaimResult.FAILED
+        self._failures.pop(schedule_id, None)
+        return result
+
+    def _misfire_before(self, now: datetime) -> datetime:
+        """Fire times before this were missed: due more than the grace before this
+        scheduler started watching (a tick outside the loop watches from now)."""
+        since = self._watching_since or now
+        return min(since, now) - timedelta(seconds=self._settings.misfire_grace_seconds)
+
+    async def _fire(self, seen: Schedule) -> ClaimResult:
+        seen_time = seen.next_run_at
+        if seen_time is None:
+            return ClaimResult.LOST
+        now = self._clock.now()
+        try:
+            plan = plan_firing(seen, now, misfire_before=self._misfire_before(now))
+        except InvalidInput as exc:
+            # Saved valid, invalid now (e.g. a timezone gone from the IANA database):
+            # stop it, and say why in its history.
+            plan = FiringPlan(
+                fire_time=seen_time,
+                next_run_at=None,
+                run=False,
+                note=f"{exc.message}; the schedule stops until it is saved again",
+            )
+        async with self._uow() as uow:
+            seen.next_run_at = plan.next_run_at
+            claimed = await uow.schedules.claim(seen, seen_time)
+            seen.next_run_at = seen_time
+            if not claimed:
+                return ClaimResult.LOST
+            # The claim may have waited for another scheduler's transaction.
+            now = self._clock.now()
+            # Read back after the claim: args, env or the overlap policy may have been
+            # changed since we read it (a change of those keeps next_run_at).
+            schedule = await uow.schedules.get(seen.require_id)
+            firing = await self._carry_out(uow, schedule, plan, now)
+            try:
+                await uow.schedules.add_firing(firing)
+            except Conflict:
+                # This fire time was recorded already: another scheduler fired it.
+                await uow.rollback()
+                return ClaimResult.LOST
+            if firing.outcome == FiringOutcome.FIRED:
+                assert firing.job_id is not None
+                uow.emit(
+                    ScheduleFired(
+                        schedule_id=firing.schedule_id,
+                        fire_time=firing.fire_time,
+                        job_id=firing.job_id,
+                    )
+                )
+            else:
+                uow.emit(
+                    ScheduleSkipped(
+                        schedule_id=firing.schedule_id,
+                        fire_time=firing.fire_time,
+                        reason=firing.reason or "skipped",
+                    )
+                )
+            await uow.commit()
+        self._log(schedule, firing)
+        return ClaimResult.FIRED if firing.outcome == FiringOutcome.FIRED else ClaimResult.SKIPPED
+
+    async def _carry_out(
+        self, uow: UnitOfWork, schedule: Schedule, plan: FiringPlan, now: datetime
+    ) -> ScheduleFiring:
+        """Queue the job the plan asks for (or decide not to); the firing to record."""
+        schedule_id = schedule.require_id
+        if not plan.run:
+            return self._firing(schedule_id, plan.fire_time, now, reason=plan.note)
+        notes = [plan.note] if plan.note else []
+        running = (
+            await uow.jobs.unfinished_of_schedule(schedule_id)
+            if schedule.overlap_policy != OverlapPolicy.ALLOW
+            else []
+        )
+        if running and schedule.overlap_policy == OverlapPolicy.SKIP:
+            jobs = ", ".join(f"job {j.id} ({j.status})" for j in running)
+            reason = f"the last run is not finished: {jobs} (overlap policy skip)"
+            return self._firing(schedule_id, plan.fire_time, now, reason=reason)
+        script = await uow.scripts.get(schedule.script_id)
+        try:
+            # Refused before it writes anything when the image is not built.
+            job = await enqueue_job(
+                uow,
+                self._files,
+                script,
+                now=now,
+                trigger=JobTrigger.SCHEDULE,
+                args=schedule.args,
+                env=schedule.env,
+                schedule_id=schedule_id,
+            )
+        except Conflict as exc:
+            return self._firing(
+                schedule_id, plan.fire_time, now, reason=f"no job started: {exc.message}"
+            )
+        for old in running:  # overlap policy replace
+            old.request_cancel(now)
+            await uow.jobs.update(old)
+            notes.append(f"replaced job {old.id} (overlap policy replace)")
+        return ScheduleFiring(
+            schedule_id=schedule_id,
+            fire_time=plan.fire_time,
+            outcome=FiringOutcome.FIRED,
+            job_id=job.require_id,
+            reason="; ".join(notes) or None,
+            recorded_at=now,
+        )
+
+    @staticmethod
+    def _firing(
+        schedule_id: int, fire_time: datetime, now: datetime, *, reason: str | None
+    ) -> ScheduleFiring:
+        return ScheduleFiring(
+            schedule_id=schedule_id,
+            fire_time=fire_time,
+            outcome=FiringOutcome.SKIPPED,
+            reason=reason or "skipped",
+            recorded_at=now,
+        )
+
+    @staticmethod
+    def _log(schedule: Schedule, firing: ScheduleFiring) -> None:
+        if firing.outcome == FiringOutcome.FIRED:
+            log.debug(
+                "schedule %s fired for %s: job %s (%.3f s late)",
+                schedule.id,
+                firing.fire_time.isoformat(),
+                firing.job_id,
+                firing.lateness_seconds,
+            )
+        else:
+            log.info(
+                "schedule %s skipped %s: %s",
+                schedule.id,
+                firing.fire_time.isoformat(),
+                firing.reason,
+            )
+
+
+__all__ = [
+    "ClaimResult",
+    "Scheduler",
+    "SchedulerSettings",
+    "TickReport",
+    "wait_for_event",
+]

@@ -1,0 +1,546 @@
+"""The scheduler on in-memory fakes with a clock that moves only when told to: claims,
+misfires, overlap, idempotency, the sleep until the next fire time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from scripter.domain.events import (
+    DomainEvent,
+    JobCancelRequested,
+    JobRequested,
+    ScheduleFired,
+    ScheduleSkipped,
+)
+from scripter.domain.images import Image, ImageStatus
+from scripter.domain.jobs import Job, JobStatus, JobTrigger
+from scripter.domain.schedules import (
+    FiringOutcome,
+    MisfirePolicy,
+    OverlapPolicy,
+    Schedule,
+    ScheduleFiring,
+)
+from scripter.domain.scripts import Script
+from scripter.services.scheduler import ClaimResult, Scheduler, SchedulerSettings, TickReport
+from scripter.services.schedules import SchedulePatch, ScheduleService
+from tests.unit.fake_files import FakeFileStore
+from tests.unit.fakes import FakeOutbox, FakeStore, FixedClock
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    clock: FixedClock
+    store: FakeStore
+    files: FakeFileStore
+    settings: SchedulerSettings = field(default_factory=SchedulerSettings)
+
+    def scheduler(self, **kwargs: Any) -> Scheduler:
+        return Scheduler(
+            uow=self.store.uow,
+            files=self.files,
+            clock=self.clock,
+            settings=kwargs.pop("settings", self.settings),
+            **kwargs,
+        )
+
+    async def add_script(self, *, image_status: ImageStatus = ImageStatus.BUILT) -> int:
+        async with self.store.uow() as uow:
+            image = await uow.images.add(
+                Image(
+                    name=f"img{len(self.store.tables['images'])}",
+                    status=image_status,
+                    tag="base:1" if image_status == ImageStatus.BUILT else None,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+            script = await uow.scripts.add(
+                Script(
+                    name=f"s{len(self.store.tables['scripts'])}",
+                    image_id=image.require_id,
+                    args=["--default"],
+                    current_revision=1,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+            await uow.commit()
+        return script.require_id
+
+    async def add_schedule(self, script_id: int, **values: Any) -> int:
+        values = {
+            "cron": "* * * * *",
+            "next_run_at": T0,
+            "created_at": T0,
+            "updated_at": T0,
+            **values,
+        }
+        async with self.store.uow() as uow:
+            schedule = await uow.schedules.add(Schedule(script_id=script_id, **values))
+            await uow.commit()
+        return schedule.require_id
+
+    async def schedule(self, schedule_id: int) -> Schedule:
+        async with self.store.uow() as uow:
+            return await uow.schedules.get(schedule_id)
+
+    async def firings(self, schedule_id: int) -> list[ScheduleFiring]:
+        async with self.store.uow() as uow:
+            return list(reversed(await uow.schedules.list_firings(schedule_id, limit=1000)))
+
+    async def jobs(self) -> list[Job]:
+        async with self.store.uow() as uow:
+            return list(reversed(await uow.jobs.list(limit=1000)))
+
+    async def events(self) -> list[DomainEvent]:
+        return [m.event for m in await FakeOutbox(self.store).pending(limit=1000)]
+
+
+@pytest.fixture
+def world() -> World:
+    clock = FixedClock(T0)
+    return World(clock=clock, store=FakeStore(clock), files=FakeFileStore(clock=clock))
+
+
+# --- firing ------------------------------------------------------------------------------
+
+
+async def test_a_due_schedule_fires_once_and_moves_to_its_next_time(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, args=["--x"], env={"MODE": "cron"})
+    world.clock.advance(seconds=0.2)
+
+    report = await world.scheduler().tick()
+
+    assert (report.fired, report.skipped) == (1, 0)
+    (job,) = await world.jobs()
+    assert job.trigger == JobTrigger.SCHEDULE and job.schedule_id == schedule_id
+    assert (job.args, job.env, job.status) == (["--x"], {"MODE": "cron"}, JobStatus.QUEUED)
+    assert job.created_at == T0 + timedelta(seconds=0.2)
+    (firing,) = await world.firings(schedule_id)
+    assert (firing.fire_time, firing.outcome, firing.job_id) == (T0, FiringOutcome.FIRED, job.id)
+    assert firing.lateness_seconds == pytest.approx(0.2)
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(minutes=1)
+    fired = [e for e in await world.events() if isinstance(e, ScheduleFired)]
+    assert [(e.schedule_id, e.fire_time, e.job_id) for e in fired] == [(schedule_id, T0, job.id)]
+    assert any(isinstance(e, JobRequested) and e.job_id == job.id for e in await world.events())
+
+
+async def test_args_null_runs_the_scripts_default_arguments(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(script_id, args=None)
+    await world.scheduler().tick()
+    (job,) = await world.jobs()
+    assert job.args == ["--default"]
+
+
+async def test_nothing_fires_before_its_time_or_when_disabled(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=1))
+    await world.add_schedule(script_id, enabled=False, next_run_at=T0 - timedelta(seconds=5))
+    report = await world.scheduler().tick()
+    assert report.attempted == 0
+    assert await world.jobs() == []
+
+
+async def test_a_tick_run_twice_for_the_same_instant_creates_one_job(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    await scheduler.tick()
+    await world.scheduler().tick()  # another scheduler, same instant
+    assert len(await world.jobs()) == 1
+    assert len(await world.firings(schedule_id)) == 1
+
+
+async def test_a_stale_read_loses_the_claim(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id)
+    stale = await world.schedule(schedule_id)
+    assert (await world.scheduler().tick()).fired == 1
+    # A redelivered tick, or a scheduler that read the row before the first committed.
+    assert await world.scheduler().fire(stale) == ClaimResult.LOST
+    assert len(await world.jobs()) == 1
+
+
+async def test_concurrent_schedulers_fire_each_fire_time_once(world: World):
+    script_id = await world.add_script()
+    ids = [await world.add_schedule(script_id) for _ in range(5)]
+    schedulers = [world.scheduler() for _ in range(3)]
+    for _ in range(3):
+        reports = await asyncio.gather(*(s.tick() for s in schedulers))
+        assert sum(r.fired for r in reports) == 5
+        world.clock.advance(minutes=1)
+    jobs = await world.jobs()
+    assert len(jobs) == 15
+    for schedule_id in ids:
+        times = [f.fire_time for f in await world.firings(schedule_id)]
+        assert times == [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)]
+
+
+async def test_one_scheduler_can_fire_several_schedules_at_once(world: World):
+    script_id = await world.add_script()
+    ids = [await world.add_schedule(script_id) for _ in range(10)]
+    scheduler = world.scheduler(settings=SchedulerSettings(concurrency=4))
+    assert (await scheduler.tick()).fired == 10
+    assert (await scheduler.tick()).attempted == 0
+    jobs = await world.jobs()
+    assert sorted(j.schedule_id for j in jobs if j.schedule_id is not None) == ids
+
+
+async def test_a_fire_time_already_recorded_is_not_fired_again(world: World):
+    # E.g. a schedule disabled and enabled again within its fire second.
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id)
+    async with world.store.uow() as uow:
+        await uow.schedules.add_firing(
+            ScheduleFiring(
+                schedule_id=schedule_id,
+                fire_time=T0,
+                outcome=FiringOutcome.FIRED,
+                recorded_at=T0,
+            )
+        )
+        await uow.commit()
+    report = await world.scheduler().tick()
+    assert report.lost == 1
+    assert await world.jobs() == []
+    assert (await world.schedule(schedule_id)).next_run_at == T0  # rolled back whole
+
+
+async def test_each_due_fire_time_of_a_late_scheduler_fires_in_order(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, cron="* * * * * *")
+    world.clock.advance(seconds=3)  # within the misfire grace: late, not missed
+    scheduler = world.scheduler()
+    while (await scheduler.tick()).attempted:
+        pass
+    times = [f.fire_time for f in await world.firings(schedule_id)]
+    assert times == [T0 + timedelta(seconds=s) for s in range(4)]
+    assert len(await world.jobs()) == 4
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(seconds=4)
+
+
+# --- misfires ---------------------------------------------------------------------------
+
+
+async def test_misfire_skip_records_one_summary_and_moves_to_the_future(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(
+        script_id, cron="* * * * *", misfire_policy=MisfirePolicy.SKIP
+    )
+    world.clock.set(T0 + timedelta(days=1, seconds=30))  # a day without a scheduler
+    scheduler = world.scheduler()
+    while (await scheduler.tick()).attempted:
+        pass
+
+    firings = await world.firings(schedule_id)
+    skipped, *fired = firings
+    assert skipped.outcome == FiringOutcome.SKIPPED and skipped.fire_time == T0
+    assert skipped.reason is not None
+    assert "missed more than 1,000 fire times" not in skipped.reason
+    # Every minute up to a minute before now (the grace is 60 s) is missed.
+    assert "missed 1,440 fire times from 2030-01-01 12:00:00 UTC to 2030-01-02 11:59:00 UTC" in (
+        skipped.reason
+    )
+    assert "misfire policy skip" in skipped.reason
+    # The one fire time inside the grace (12:00 today, 30 s ago) still fires.
+    assert [(f.fire_time, f.outcome) for f in fired] == [
+        (T0 + timedelta(days=1), FiringOutcome.FIRED)
+    ]
+    assert len(await world.jobs()) == 1
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(days=1, minutes=1)
+    skips = [e for e in await world.events() if isinstance(e, ScheduleSkipped)]
+    assert [(e.fire_time, e.reason) for e in skips] == [(T0, skipped.reason)]
+
+
+async def test_misfire_skip_caps_the_count_of_a_very_frequent_schedule(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, cron="* * * * * *")
+    world.clock.set(T0 + timedelta(days=30))
+    await world.scheduler().tick()
+    (skipped,) = await world.firings(schedule_id)
+    assert skipped.reason is not None and "missed more than 10,000 fire times" in skipped.reason
+
+
+async def test_misfire_run_once_runs_once_for_everything_missed(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(
+        script_id, cron="*/15 * * * *", misfire_policy=MisfirePolicy.RUN_ONCE
+    )
+    world.clock.set(T0 + timedelta(hours=5, minutes=7))
+    now = world.clock.now()
+    scheduler = world.scheduler()
+    while (await scheduler.tick()).attempted:
+        pass
+    (firing,) = await world.firings(schedule_id)
+    assert firing.outcome == FiringOutcome.FIRED
+    assert firing.fire_time == T0 + timedelta(hours=5)  # the latest one due
+    assert firing.reason is not None and "ran once for 21 fire times" in firing.reason
+    (job,) = await world.jobs()
+    assert firing.job_id == job.id and job.created_at == now
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(hours=5, minutes=15)
+
+
+# --- overlap ----------------------------------------------------------------------------
+
+
+async def start(world: World, job_id: int) -> None:
+    async with world.store.uow() as uow:
+        job = await uow.jobs.get(job_id)
+        job.start(world.clock.now(), container_id="c1")
+        await uow.jobs.update(job)
+        await uow.commit()
+
+
+async def test_overlap_skip_records_a_skipped_firing_while_the_last_job_runs(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, overlap_policy=OverlapPolicy.SKIP)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    (first,) = await world.jobs()
+    await start(world, first.require_id)
+    world.clock.advance(minutes=1)
+
+    assert (await scheduler.tick()).skipped == 1
+
+    assert [j.id for j in await world.jobs()] == [first.id]
+    skipped = (await world.firings(schedule_id))[-1]
+    assert skipped.outcome == FiringOutcome.SKIPPED
+    assert skipped.reason == (
+        f"the last run is not finished: job {first.id} (running) (overlap policy skip)"
+    )
+    assert any(
+        isinstance(e, ScheduleSkipped) and e.reason == skipped.reason for e in await world.events()
+    )
+    # Once it ended, the next fire time runs again.
+    async with world.store.uow() as uow:
+        job = await uow.jobs.get(first.require_id)
+        job.finish(world.clock.now(), JobStatus.SUCCEEDED, exit_code=0)
+        await uow.jobs.update(job)
+        await uow.commit()
+    world.clock.advance(minutes=1)
+    assert (await scheduler.tick()).fired == 1
+
+
+async def test_overlap_replace_cancels_the_running_job_and_starts_the_new_one(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, overlap_policy=OverlapPolicy.REPLACE)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    (first,) = await world.jobs()
+    await start(world, first.require_id)
+    world.clock.advance(minutes=1)
+
+    assert (await scheduler.tick()).fired == 1
+
+    old, new = await world.jobs()
+    assert old.cancel_requested and old.status == JobStatus.RUNNING  # the worker stops it
+    assert new.status == JobStatus.QUEUED
+    firing = (await world.firings(schedule_id))[-1]
+    assert firing.job_id == new.id
+    assert firing.reason == f"replaced job {old.id} (overlap policy replace)"
+    assert any(
+        isinstance(e, JobCancelRequested) and e.job_id == old.id for e in await world.events()
+    )
+
+
+async def test_overlap_replace_cancels_a_queued_job_at_once(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(script_id, overlap_policy=OverlapPolicy.REPLACE)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    world.clock.advance(minutes=1)
+    await scheduler.tick()
+    old, new = await world.jobs()
+    assert old.status == JobStatus.CANCELLED and new.status == JobStatus.QUEUED
+
+
+async def test_overlap_allow_runs_next_to_the_running_job(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(script_id, overlap_policy=OverlapPolicy.ALLOW)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    await start(world, (await world.jobs())[0].require_id)
+    world.clock.advance(minutes=1)
+    await scheduler.tick()
+    assert [j.status for j in await world.jobs()] == [JobStatus.RUNNING, JobStatus.QUEUED]
+
+
+async def test_overlap_looks_only_at_the_schedules_own_jobs(world: World):
+    script_id = await world.add_script()
+    mine = await world.add_schedule(script_id, overlap_policy=OverlapPolicy.SKIP)
+    other = await world.add_schedule(script_id, next_run_at=T0 - timedelta(seconds=1))
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    assert len(await world.firings(mine)) == len(await world.firings(other)) == 1
+    assert len(await world.jobs()) == 2
+
+
+# --- refusals become skipped firings ------------------------------------------------------
+
+
+async def test_an_image_not_built_is_a_skipped_firing_with_the_reason(world: World):
+    script_id = await world.add_script(image_status=ImageStatus.DORMANT)
+    schedule_id = await world.add_schedule(script_id)
+    assert (await world.scheduler().tick()).skipped == 1
+    (firing,) = await world.firings(schedule_id)
+    assert firing.outcome == FiringOutcome.SKIPPED
+    assert firing.reason is not None
+    assert firing.reason.startswith("no job started: image 'img0' is dormant: build it")
+    assert await world.jobs() == []
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(minutes=1)
+
+
+async def test_a_timezone_that_became_invalid_stops_the_schedule_with_a_reason(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, timezone="Atlantis/Capital")
+    await world.scheduler().tick()
+    (firing,) = await world.firings(schedule_id)
+    assert firing.outcome == FiringOutcome.SKIPPED
+    assert firing.reason is not None and "unknown timezone 'Atlantis/Capital'" in firing.reason
+    assert (await world.schedule(schedule_id)).next_run_at is None
+
+
+async def test_an_unexpected_error_is_retried_later_not_in_a_hot_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id)
+    scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=30, retry_seconds=5))
+    with monkeypatch.context() as patched:
+        patched.setattr(world.files, "job_log", None)  # enqueue_job breaks
+        assert (await scheduler.tick()).failed == 1
+        assert await world.jobs() == []  # rolled back
+        again = await scheduler.tick()
+        assert again.attempted == 0  # it waits for its retry...
+        assert scheduler.seconds_to_sleep(T0, again) == 5.0  # ... and sleeps until then
+        world.clock.advance(seconds=5)
+        assert (await scheduler.tick()).failed == 1  # failed again: waits twice as long
+        assert scheduler.seconds_to_sleep(T0, await scheduler.tick()) == 10.0
+    world.clock.advance(seconds=10)
+    assert (await scheduler.tick()).fired == 1
+    assert len(await world.firings(schedule_id)) == 1
+
+
+# --- sleeping and waking -------------------------------------------------------------------
+
+
+def test_sleeps_until_the_next_fire_time_but_at_most_the_recheck(world: World):
+    scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=5.0))
+    idle = TickReport(now=T0)
+    assert scheduler.seconds_to_sleep(None, idle) == 5.0
+    assert scheduler.seconds_to_sleep(T0 + timedelta(seconds=1.25), idle) == 1.25
+    assert scheduler.seconds_to_sleep(T0 + timedelta(hours=1), idle) == 5.0
+    # Due again right after a tick that fired something: no sleep at all.
+    assert scheduler.seconds_to_sleep(T0, TickReport(now=T0, fired=1)) == 0.0
+    # Became due after the tick looked: no sleep either.
+    world.clock.advance(seconds=0.5)
+    assert scheduler.seconds_to_sleep(T0 + timedelta(seconds=0.1), idle) == 0.0
+
+
+async def test_the_loop_sleeps_exactly_until_each_fire_time(world: World):
+    """``run`` with a wait that moves the clock by the time asked for, instead of
+    sleeping: it must ask to sleep exactly until each fire time."""
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(
+        script_id, cron="*/2 * * * * *", next_run_at=T0 + timedelta(seconds=2)
+    )
+    world.clock.advance(seconds=0.5)
+    waits: list[float] = []
+
+    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        world.clock.advance(seconds=seconds)
+        if len(waits) == 4:
+            scheduler.stop()
+
+    scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=10), wait=moving_clock)
+    await asyncio.wait_for(scheduler.run(), timeout=5)
+
+    firings = await world.firings(schedule_id)
+    assert [f.fire_time for f in firings] == [T0 + timedelta(seconds=s) for s in (2, 4, 6)]
+    assert [f.lateness_seconds for f in firings] == [0.0, 0.0, 0.0]
+    assert waits == [1.5, 2.0, 2.0, 2.0]
+
+
+async def test_a_backlog_while_watching_is_late_not_missed(world: World):
+    """Fire times that come due while the loop runs fire however late (a slow
+    database, thousands due at once); only what was due before it started watching
+    (minus the grace) is a misfire."""
+    script_id = await world.add_script()
+    missed = await world.add_schedule(
+        script_id, cron="0 * * * *", next_run_at=T0 - timedelta(hours=2)
+    )
+    backlog = await world.add_schedule(
+        script_id, cron="0 * * * *", next_run_at=T0 + timedelta(seconds=1)
+    )
+    waits: list[float] = []
+
+    async def stalled(event: asyncio.Event, seconds: float) -> None:
+        waits.append(seconds)
+        world.clock.advance(minutes=10)  # the loop comes back 10 minutes later
+        if len(waits) == 2:
+            scheduler.stop()
+
+    scheduler = world.scheduler(wait=stalled)
+    await asyncio.wait_for(scheduler.run(), timeout=5)
+
+    skipped, on_time = await world.firings(missed)
+    assert skipped.outcome == FiringOutcome.SKIPPED
+    assert skipped.reason is not None
+    assert "missed 2 fire times from 2030-01-01 10:00:00 UTC to 2030-01-01 11:00:00 UTC" in (
+        skipped.reason
+    )
+    assert (on_time.fire_time, on_time.outcome) == (T0, FiringOutcome.FIRED)
+    (late,) = await world.firings(backlog)
+    assert late.outcome == FiringOutcome.FIRED
+    assert late.lateness_seconds == 599.0
+
+
+async def test_a_schedule_change_wakes_the_sleeping_loop(world: World):
+    script_id = await world.add_script()
+    waits: list[float] = []
+
+    async def until_woken(event: asyncio.Event, seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        await event.wait()  # only a wake ends this sleep: no time passes
+
+    scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=3600), wait=until_woken)
+    service = ScheduleService(uow=world.store.uow, clock=world.clock, on_change=scheduler.wake)
+    loop = asyncio.create_task(scheduler.run())
+    try:
+        await until(lambda: waits == [3600.0])  # nothing scheduled: the longest sleep
+        detail = await service.create(script_id, cron="* * * * * *")
+        await until(lambda: waits == [3600.0, 1.0])  # woken: now until its first time
+        world.clock.advance(seconds=1)
+        scheduler.wake()
+        await until(lambda: len(waits) == 3)
+        assert [f.fire_time for f in await world.firings(detail.schedule.require_id)] == [
+            T0 + timedelta(seconds=1)
+        ]
+        await service.update(detail.schedule.require_id, SchedulePatch(enabled=False))
+        await until(lambda: len(waits) == 4)
+        assert waits[-1] == 3600.0  # disabled: nothing left to wait for
+    finally:
+        scheduler.stop()
+        await asyncio.wait_for(loop, timeout=5)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until ``condition`` holds (bounded; no clock time passes)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
