@@ -279,6 +279,9 @@ class SseStream(asyncio.Protocol):
     keep_text: bool = False
     defer: bool = False
     """Parse only in ``replay``, after the stream ended (see ``data_received``)."""
+    count_only: bool = False
+    """Receive and count, never parse (what the server sends, not what a client can
+    make of it)."""
     after_first: asyncio.Event | None = None
     """With ``defer``: set when a packet arrives after the first one."""
     text_parts: list[str] = field(default_factory=list)
@@ -307,10 +310,11 @@ class SseStream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.time_ns()
         self.bytes_received += len(data)
-        if self.defer:
+        if self.defer or self.count_only:
             # Only note the time and keep the bytes: parsing now would delay the
             # timestamps of the other streams this loop iteration serves.
-            self._deferred.append((now, data))
+            if self.defer:
+                self._deferred.append((now, data))
             if len(self._deferred) == 2 and self.after_first is not None:
                 self.after_first.set()  # the first packet after the headers and retry
             self._tail = (self._tail + data)[-7:]

@@ -109,6 +109,7 @@ def _serve_http(config: Config, args: argparse.Namespace, *, all_roles: bool) ->
             lifespan="on",
         ),
         on_shutdown=scripter.end_live_streams,
+        freeze_gc=True,
     )
     # uvicorn handles SIGINT/SIGTERM itself (graceful shutdown), then restores the
     # previous handlers and raises the signal again: let that end here, quietly.

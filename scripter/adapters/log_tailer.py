@@ -41,6 +41,22 @@ _RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 _NOWAIT_UNSUPPORTED = {errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS}
 
 
+class _LastRead:
+    """The last bytes read from one file, shared by its readers: 1,000 followers of a
+    job read the same new line at the same offset, and only the first one needs the
+    read and the copy (measured: reads were ~20 % of the server's time with 1,000
+    followers). Valid while the file's inode, size and mtime are those it was read
+    at; a log only grows, and a truncated one that is rewritten to the very same size
+    within one tick of the file system's clock is the one case it would miss."""
+
+    __slots__ = ("data", "key", "readers")
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int, int, int, int] | None = None
+        self.data = b""
+        self.readers = 0
+
+
 class FileLogReader:
     """Reads a log with ``pread`` from any offset.
 
@@ -52,19 +68,43 @@ class FileLogReader:
     thread. Where RWF_NOWAIT is missing (other kernels, NFS), every read does.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        last_read: _LastRead | None = None,
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._path = path
         self._fd: int | None = None
         self._nowait = _RWF_NOWAIT is not None
+        self._last = last_read if last_read is not None else _LastRead()
+        self._on_close = on_close
+        self._closed = False
 
     async def read(self, offset: int, limit: int) -> bytes:
         fd = self._open()
-        size = os.fstat(fd).st_size if fd is not None else 0
+        if fd is None:
+            if offset > 0:
+                raise LogTruncated(0)
+            return b""
+        stat = os.fstat(fd)
+        size = stat.st_size
         if size < offset:
             raise LogTruncated(size)
         count = min(limit, size - offset)
-        if count <= 0 or fd is None:
+        if count <= 0:
             return b""
+        key = (stat.st_ino, offset, count, size, stat.st_mtime_ns)
+        last = self._last
+        if last.key == key:
+            return last.data
+        data = await self._read(fd, count, offset)
+        if len(data) == count:
+            last.key, last.data = key, data
+        return data
+
+    async def _read(self, fd: int, count: int, offset: int) -> bytes:
         head = b""
         if self._nowait and _RWF_NOWAIT is not None:
             buffer = bytearray(count)
@@ -94,9 +134,14 @@ class FileLogReader:
         return self._fd
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._on_close is not None:
+            self._on_close()
 
 
 def _read_exactly(fd: int, count: int, offset: int) -> bytes:
@@ -217,13 +262,22 @@ class WatchfilesLogTailer:
         self._step_ms = step_ms
         self._missing_folder_poll = missing_folder_poll
         self._watchers: dict[Path, _FolderWatcher] = {}
+        self._last_reads: dict[Path, _LastRead] = {}
 
     @property
     def watcher_count(self) -> int:
         return len(self._watchers)
 
     def open(self, path: Path) -> FileLogReader:
-        return FileLogReader(path)
+        last = self._last_reads.setdefault(path, _LastRead())
+        last.readers += 1
+
+        def release() -> None:
+            last.readers -= 1
+            if last.readers == 0 and self._last_reads.get(path) is last:
+                del self._last_reads[path]
+
+        return FileLogReader(path, last, on_close=release)
 
     @contextlib.contextmanager
     def watch(self, path: Path, on_change: Callable[[], None]) -> Iterator[None]:

@@ -9,6 +9,7 @@ shut down cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -164,7 +165,9 @@ def _remove_docker_objects(image_prefix: str) -> None:
         for container in client.containers.list(
             all=True, filters={"label": f"scripter.namespace={image_prefix}"}
         ):
-            container.remove(force=True)
+            # The job runner may remove it between the listing and here.
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
         for image in client.images.list():
             if image.id and any(tag.startswith(f"{image_prefix}/") for tag in image.tags):
                 client.images.remove(image.id, force=True)

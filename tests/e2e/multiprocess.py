@@ -293,6 +293,7 @@ def remove_containers(namespace: str) -> None:
     for container in client.containers.list(
         all=True, filters={"label": f"{NAMESPACE_LABEL}={namespace}"}
     ):
+        # The job runner may remove it between the listing and here.
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
 

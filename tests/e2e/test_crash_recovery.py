@@ -3,6 +3,7 @@ ends with its true status and its whole log, and no container is left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -95,10 +96,15 @@ def namespace(tmp_path: Path) -> Iterator[str]:
     for container in client.containers.list(
         all=True, filters={"label": f"scripter.namespace={name}"}
     ):
-        container.remove(force=True)
+        # The job runner may remove it between the listing and here.
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+    # By tag, not id: an identical image of someone else's shares the id.
     for image in client.images.list():
-        if any(tag.startswith(name + "/") for tag in image.tags):
-            client.images.remove(image.short_id, force=True)
+        for tag in image.tags:
+            if tag.startswith(name + "/"):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.images.remove(tag)
 
 
 def job(url: str, job_id: int) -> dict[str, Any]:

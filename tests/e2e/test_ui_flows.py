@@ -433,8 +433,13 @@ def test_unsaved_changes_warn_before_leaving(
 
     page.once("dialog", dismiss)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Scripts").click()
-    eventually(lambda: messages, "the unsaved-changes prompt", 15)
-    assert "unsaved changes" in messages[0]
+    # Playwright's sync API delivers events only inside its own calls: wait with
+    # page.wait_for_timeout (which lets the dialog handler run), not time.sleep.
+    for _ in range(150):
+        if messages:
+            break
+        page.wait_for_timeout(100)
+    assert messages and "unsaved changes" in messages[0], messages
     assert f"/scripts/{script['id']}" in page.url
     # Switching tabs keeps the draft; leaving after saying yes drops it.
     page.get_by_test_id("tab-settings").click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 from collections.abc import AsyncIterator
@@ -61,7 +62,9 @@ def remove_containers(app: App) -> None:
     for container in client.containers.list(
         all=True, filters={"label": f"scripter.namespace={namespace}"}
     ):
-        container.remove(force=True)
+        # The job runner may remove it between the listing and here.
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
 
 
 async def leftover_containers(app: App, patience: float = 10.0) -> list[str]:

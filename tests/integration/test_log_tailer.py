@@ -95,3 +95,23 @@ async def test_bytes_not_in_the_page_cache_are_read_whole(tmp_path: Path):
         assert received == content
     finally:
         reader.close()
+
+
+async def test_readers_of_one_file_share_its_last_read(tmp_path: Path):
+    tailer = WatchfilesLogTailer()
+    log = tmp_path / "job.log"
+    log.write_bytes(b"line 1\n")
+    first, second = tailer.open(log), tailer.open(log)
+    try:
+        data = await first.read(0, 100)
+        assert data == b"line 1\n"
+        assert await second.read(0, 100) is data  # no second read
+        with log.open("ab") as handle:
+            handle.write(b"line 2\n")
+        assert await second.read(0, 100) == b"line 1\nline 2\n"  # grown: read again
+        assert await first.read(7, 100) == b"line 2\n"
+    finally:
+        first.close()
+        second.close()
+        second.close()  # twice is fine
+    assert tailer._last_reads == {}
