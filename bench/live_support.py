@@ -265,6 +265,44 @@ def _remove_docker_objects(namespace: str) -> None:
 _decode_str = msgspec.json.Decoder(str).decode
 
 
+class Dechunker:
+    """HTTP/1.1 chunked transfer decoding, fed packet by packet; ``on_data`` gets the
+    body's bytes (views into the packet: copy what you keep)."""
+
+    def __init__(self, on_data: Callable[[memoryview], None]) -> None:
+        self.on_data = on_data
+        self.done = False
+        self._size_line = b""
+        self._chunk_left = 0
+        self._crlf_left = 0
+
+    def feed(self, data: bytes) -> None:
+        size, pos = len(data), 0
+        with memoryview(data) as view:
+            while pos < size and not self.done:
+                if self._crlf_left:
+                    skip = min(self._crlf_left, size - pos)
+                    pos += skip
+                    self._crlf_left -= skip
+                elif self._chunk_left == 0:
+                    line_end = data.find(b"\n", pos)
+                    if line_end < 0:
+                        self._size_line += data[pos:]
+                        return
+                    line = self._size_line + data[pos:line_end]
+                    self._size_line = b""
+                    pos = line_end + 1
+                    self._chunk_left = int(line.rstrip(b"\r").split(b";")[0], 16)
+                    self.done = self._chunk_left == 0
+                else:
+                    take = min(self._chunk_left, size - pos)
+                    self.on_data(view[pos : pos + take])
+                    pos += take
+                    self._chunk_left -= take
+                    if self._chunk_left == 0:
+                        self._crlf_left = 2
+
+
 @dataclass
 class SseStream(asyncio.Protocol):
     """One SSE stream over HTTP/1.1 (chunked), parsed in ``data_received`` with as few
@@ -296,9 +334,10 @@ class SseStream(asyncio.Protocol):
     _body: bytearray = field(default_factory=bytearray)
     _scanned: int = 0
     _headers_done: bool = False
-    _size_line: bytes = b""
-    _chunk_left: int = 0
-    _crlf_left: int = 0
+    _dechunker: Dechunker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._dechunker = Dechunker(self._body.extend)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -339,36 +378,10 @@ class SseStream(asyncio.Protocol):
                 raise RuntimeError(f"{self.path}: {self._head[:200]!r}")
             self._headers_done = True
             data, self._head = self._head[end + 4 :], b""
-        self._dechunk(data)
+        self._dechunker.feed(data)
         self._events(now)
-
-    def _dechunk(self, data: bytes) -> None:
-        body, size, pos = self._body, len(data), 0
-        with memoryview(data) as view:
-            while pos < size:
-                if self._crlf_left:
-                    skip = min(self._crlf_left, size - pos)
-                    pos += skip
-                    self._crlf_left -= skip
-                elif self._chunk_left == 0:
-                    line_end = data.find(b"\n", pos)
-                    if line_end < 0:
-                        self._size_line += data[pos:]
-                        return
-                    line = self._size_line + data[pos:line_end]
-                    self._size_line = b""
-                    pos = line_end + 1
-                    self._chunk_left = int(line.rstrip(b"\r").split(b";")[0], 16)
-                    if self._chunk_left == 0:
-                        self._finish()
-                        return
-                else:
-                    take = min(self._chunk_left, size - pos)
-                    body += view[pos : pos + take]
-                    pos += take
-                    self._chunk_left -= take
-                    if self._chunk_left == 0:
-                        self._crlf_left = 2
+        if self._dechunker.done:
+            self._finish()
 
     def _events(self, now: int) -> None:
         body = self._body

@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.live_support import (
     HOST,
+    Dechunker,
     RssSampler,
     SseStream,
     cpu_seconds,
@@ -71,6 +72,18 @@ class Verifier:
         self.first_ns = 0
         self.last_ns = 0
 
+    def arrived(self, now: int) -> None:
+        if self.first_ns == 0:
+            self.first_ns = now
+        self.last_ns = now
+
+    def bytes(self, data: memoryview) -> None:
+        """Raw bytes that continue the file (a plain GET)."""
+        start = self.offset
+        if self._map[start : start + len(data)] != data:
+            self.mismatch = self.mismatch or f"bytes from {start} differ"
+        self.offset += len(data)
+
     def chunk(self, text: str, end: int, now: int) -> None:
         data = text.encode()
         if self.first_ns == 0:
@@ -87,13 +100,15 @@ class Verifier:
 
 @dataclass
 class PlainGet(asyncio.Protocol):
-    """``GET`` with Content-Length, compared with the file as it arrives."""
+    """A plain ``GET`` (Content-Length or chunked), compared with the file as it
+    arrives."""
 
     path: str
     verifier: Verifier
     done: asyncio.Future[None] | None = None
-    _buffer: bytes = b""
+    _head: bytes = b""
     _length: int | None = None
+    _dechunker: Dechunker | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -101,31 +116,36 @@ class PlainGet(asyncio.Protocol):
         transport.write(f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
-        now = time.time_ns()
-        if self._length is None:
-            self._buffer += data
-            end = self._buffer.find(b"\r\n\r\n")
+        self.verifier.arrived(time.time_ns())
+        if self._length is None and self._dechunker is None:
+            self._head += data
+            end = self._head.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = self._buffer[:end].decode()
-            length = next(
-                line.split(":", 1)[1]
-                for line in head.split("\r\n")
-                if line.lower().startswith("content-length:")
-            )
-            self._length = int(length)
-            data, self._buffer = self._buffer[end + 4 :], b""
-        verifier = self.verifier
-        start = verifier.offset
-        if verifier.first_ns == 0:
-            verifier.first_ns = now
-        verifier.last_ns = now
-        if verifier._map[start : start + len(data)] != data:
-            verifier.mismatch = verifier.mismatch or f"bytes from {start} differ"
-        verifier.offset += len(data)
-        if verifier.offset >= self._length and self.done is not None:
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (
+                    line.partition(":") for line in self._head[:end].decode().split("\r\n")[1:]
+                )
+            }
+            if headers.get("transfer-encoding") == "chunked":
+                self._dechunker = Dechunker(self.verifier.bytes)
+            else:
+                self._length = int(headers["content-length"])
+            data, self._head = self._head[end + 4 :], b""
+        if self._dechunker is not None:
+            self._dechunker.feed(data)
+            finished = self._dechunker.done
+        else:
+            self.verifier.bytes(memoryview(data))
+            finished = self.verifier.offset >= (self._length or 0)
+        if finished:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.done is not None and not self.done.done():
             self.done.set_result(None)
-            self._transport.close()
+        self._transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.done is not None and not self.done.done():

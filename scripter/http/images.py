@@ -151,9 +151,13 @@ class ImageController(Controller):
         images: NamedDependency[ImageService],
         image_id: FromPath[int],
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[
+            int | None, QueryParameter(ge=1, description="at most this many bytes")
+        ] = None,
     ) -> Response[bytes]:
-        content = await images.read_build_log(image_id, offset)
-        return Response(content, headers={"X-Next-Offset": str(offset + len(content))})
+        content, size = await images.read_build_log(image_id, offset, limit)
+        headers = {"X-Next-Offset": str(offset + len(content)), "X-Log-Size": str(size)}
+        return Response(content, headers=headers)
 
     @get(
         "/{image_id:int}/files/{path:path}",

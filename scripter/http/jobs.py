@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -9,6 +10,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from scripter.domain.jobs import Job as JobEntity
@@ -142,10 +144,22 @@ class JobController(Controller):
         jobs: NamedDependency[JobService],
         job_id: FromPath[int],
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[
+            int | None, QueryParameter(ge=1, description="at most this many bytes")
+        ] = None,
         download: Annotated[bool, QueryParameter(description="as an attachment")] = False,
-    ) -> Response[bytes]:
-        log = await jobs.read_log(job_id, offset)
-        headers = {"X-Next-Offset": str(log.next_offset)}
+    ) -> Response[bytes] | Stream:
+        if limit is None:
+            # The whole rest of the log: streamed in chunks, so a 1 GB log costs no
+            # more memory than a small one.
+            log, chunks = await jobs.log_chunks(job_id, offset)
+            body: bytes | AsyncIterator[bytes] = chunks
+        else:
+            log = await jobs.read_log(job_id, offset, limit)
+            body = log.content
+        headers = {"X-Next-Offset": str(log.next_offset), "X-Log-Size": str(log.size)}
         if download and log.file_name:
             headers["Content-Disposition"] = f'attachment; filename="{log.file_name}"'
-        return Response(log.content, headers=headers)
+        if isinstance(body, bytes):
+            return Response(body, headers=headers)
+        return Stream(body, headers=headers, media_type="text/plain; charset=utf-8")

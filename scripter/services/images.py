@@ -107,12 +107,15 @@ class ImageService:
 
     async def read_build_log(
         self, image_id: int, offset: int = 0, limit: int | None = None
-    ) -> bytes:
+    ) -> tuple[bytes, int]:
+        """The bytes from ``offset`` (at most ``limit``) and the log's whole size."""
         if offset < 0:
             raise InvalidInput("offset must be 0 or more", field="offset")
         async with self._uow() as uow:
             await uow.images.get(image_id)
-        return await self._files.read_range(self._files.build_log(image_id), offset, limit)
+        path = self._files.build_log(image_id)
+        size = await self._files.size(path)
+        return await self._files.read_range(path, offset, limit), size
 
     # --- defining and editing -----------------------------------------------------
 

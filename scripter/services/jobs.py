@@ -6,7 +6,7 @@ The worker's side (starting and supervising containers) is in ``job_runner.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,8 @@ class JobLog:
     content: bytes
     next_offset: int
     file_name: str | None
+    size: int = 0
+    """The whole log's size now, so a client can ask for just its tail."""
 
 
 def validate_run_input(
@@ -159,6 +161,33 @@ class JobService:
         page = page[:limit]
         return page, (page[-1].require_id if more and page else None)
 
+    async def log_chunks(
+        self, job_id: int, offset: int = 0, chunk_bytes: int = 1 << 20
+    ) -> tuple[JobLog, AsyncIterator[bytes]]:
+        """The log from ``offset`` to its current end, read a chunk at a time (memory
+        does not grow with the log), and its size and next offset."""
+        head = await self.read_log(job_id, offset, limit=0)
+        if head.file_name is None:
+            return head, _nothing()
+        job = await self.get(job_id)
+        path = self._files.root / (job.log_path or "")
+        end = max(head.size, offset)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            position = offset
+            while position < end:
+                data = await self._files.read_range(
+                    path, position, min(chunk_bytes, end - position)
+                )
+                if not data:
+                    return
+                position += len(data)
+                yield data
+
+        return JobLog(
+            content=b"", next_offset=end, file_name=head.file_name, size=head.size
+        ), chunks()
+
     async def read_log(self, job_id: int, offset: int = 0, limit: int | None = None) -> JobLog:
         if offset < 0:
             raise InvalidInput("offset must be 0 or more", field="offset")
@@ -166,5 +195,13 @@ class JobService:
         if job.log_path is None:
             return JobLog(content=b"", next_offset=offset, file_name=None)
         path = self._files.root / job.log_path
+        size = await self._files.size(path)
         content = await self._files.read_range(path, offset, limit)
-        return JobLog(content=content, next_offset=offset + len(content), file_name=path.name)
+        return JobLog(
+            content=content, next_offset=offset + len(content), file_name=path.name, size=size
+        )
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing

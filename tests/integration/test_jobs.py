@@ -227,6 +227,10 @@ async def test_unicode_and_a_long_line_without_newline_arrive_intact(jobs_app: A
     assert await log_of(app, job["id"]) == "héllo ✓ 日本\n".encode() + b"x" * 100000
     tail = await app.client.get(f"/api/jobs/{job['id']}/log", params={"offset": 100})
     assert tail.content == (await log_of(app, job["id"]))[100:]
+    window = await app.client.get(f"/api/jobs/{job['id']}/log", params={"offset": 100, "limit": 10})
+    assert window.content == b"x" * 10
+    assert window.headers["x-log-size"] == str(len("héllo ✓ 日本\n".encode()) + 100000)
+    assert window.headers["x-next-offset"] == "110"
     download = await app.client.get(f"/api/jobs/{job['id']}/log", params={"download": "true"})
     assert "attachment" in download.headers["content-disposition"]
 

@@ -803,16 +803,16 @@ async def test_read_build_log_refuses_a_negative_offset(w: World):
 async def test_read_build_log_reads_from_an_offset(w: World):
     image_id = await w.create()
     await w.build(image_id, BuildScript(lines=["first", "second"]))
-    whole = await w.service.read_build_log(image_id)
-    assert whole.startswith(b"first\nsecond\n")
-    assert await w.service.read_build_log(image_id, offset=6) == whole[6:]
-    assert await w.service.read_build_log(image_id, offset=6, limit=6) == b"second"
-    assert await w.service.read_build_log(image_id, offset=len(whole)) == b""
+    whole, size = await w.service.read_build_log(image_id)
+    assert whole.startswith(b"first\nsecond\n") and size == len(whole)
+    assert await w.service.read_build_log(image_id, offset=6) == (whole[6:], size)
+    assert await w.service.read_build_log(image_id, offset=6, limit=6) == (b"second", size)
+    assert await w.service.read_build_log(image_id, offset=len(whole)) == (b"", size)
 
 
 async def test_read_build_log_is_empty_before_any_build(w: World):
     image_id = await w.create()
-    assert await w.service.read_build_log(image_id) == b""
+    assert await w.service.read_build_log(image_id) == (b"", 0)
 
 
 async def test_read_build_log_of_a_missing_image_is_not_found(w: World):

@@ -983,6 +983,8 @@ export interface operations {
         parameters: {
             query?: {
                 offset?: number;
+                /** @description at most this many bytes */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -1896,6 +1898,8 @@ export interface operations {
         parameters: {
             query?: {
                 offset?: number;
+                /** @description at most this many bytes */
+                limit?: number | null;
                 /** @description as an attachment */
                 download?: boolean;
             };
@@ -1913,7 +1917,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain; charset=utf-8": string;
+                    "text/plain; charset=utf-8": unknown;
                 };
             };
             /** @description Bad request syntax or unsupported method */
