@@ -80,7 +80,8 @@ class Verifier:
     def bytes(self, data: memoryview) -> None:
         """Raw bytes that continue the file (a plain GET)."""
         start = self.offset
-        if self._map[start : start + len(data)] != data:
+        # bytes == bytes is a memcmp; bytes == memoryview goes item by item.
+        if self._map[start : start + len(data)] != data.tobytes():
             self.mismatch = self.mismatch or f"bytes from {start} differ"
         self.offset += len(data)
 

@@ -13,7 +13,7 @@ import pytest
 from scripter.bootstrap import Role
 from tests.integration.app_fixtures import App, require_docker
 from tests.integration.live_fixtures import WAIT, LiveApp, live_app, log_text
-from tests.integration.test_jobs import add_script, remove_containers
+from tests.integration.test_jobs import add_script, leftover_containers, remove_containers
 
 pytestmark = pytest.mark.docker
 
@@ -68,3 +68,5 @@ async def test_a_real_job_streams_live_and_the_events_stream_sees_it_start_and_e
     mine = [e for e in seen if e.json.get("job_id") == job["id"]]
     assert [e.event for e in mine] == ["job.requested", "job.started", "job.finished"]
     assert mine[-1].json["status"] == "failed" and mine[-1].json["exit_code"] == 4
+    # The runner removes the container right after recording the end.
+    assert await leftover_containers(helper) == []
