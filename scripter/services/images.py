@@ -32,6 +32,7 @@ from scripter.domain.ports import (
     SourceArea,
     UnitOfWorkFactory,
 )
+from scripter.services.paging import newest_first_page
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +88,7 @@ class ImageService:
             images = await (
                 uow.images.list_by_status(status) if status is not None else uow.images.list()
             )
-        newest_first = sorted(
-            (i for i in images if before_id is None or i.require_id < before_id),
-            key=lambda i: i.require_id,
-            reverse=True,
-        )
-        page = newest_first[:limit]
-        more = len(newest_first) > limit
-        return page, (page[-1].require_id if more and page else None)
+        return newest_first_page(images, before_id=before_id, limit=limit)
 
     @property
     def max_file_bytes(self) -> int:

@@ -28,6 +28,7 @@ from scripter.domain.scripts import (
     ScriptRevision,
     validate_script,
 )
+from scripter.services.paging import newest_first_page
 from scripter.services.script_changes import (
     DEFAULT_LIMITS,
     EnvInput,
@@ -85,14 +86,7 @@ class ScriptService:
             scripts = await (
                 uow.scripts.list_by_image(image_id) if image_id is not None else uow.scripts.list()
             )
-        newest_first = sorted(
-            (s for s in scripts if before_id is None or s.require_id < before_id),
-            key=lambda s: s.require_id,
-            reverse=True,
-        )
-        page = newest_first[:limit]
-        more = len(newest_first) > limit
-        return page, (page[-1].require_id if more and page else None)
+        return newest_first_page(scripts, before_id=before_id, limit=limit)
 
     @property
     def max_file_bytes(self) -> int:
