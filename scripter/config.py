@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -293,9 +294,10 @@ def prepare_data_directory(config: Config) -> Path:
     try:
         for sub in ("images", "scripts"):
             (root / sub).mkdir(parents=True, exist_ok=True)
-        probe = root / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A probe of its own: processes sharing the folder (api, workers) start together,
+        # and one's unlink must not remove the other's probe.
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-"):
+            pass
     except OSError as exc:
         raise ConfigError(f"data.directory: {root} is not usable: {exc.strerror}") from None
     return root

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,20 @@ def test_data_directory_is_created_with_its_layout(tmp_path: Path):
     root = prepare_data_directory(config)
     assert (root / "images").is_dir()
     assert (root / "scripts").is_dir()
+
+
+def test_processes_starting_together_on_one_data_directory_all_succeed(tmp_path: Path):
+    # The api and the workers of a deployment share the folder and start at once; each
+    # write probe must be its own, or one's clean-up fails the other's start-up.
+    config = load_config(env={"SCRIPTER_DATA_DIRECTORY": str(tmp_path / "shared")})
+    start = threading.Barrier(8)
+
+    def start_up() -> None:
+        start.wait()
+        for _ in range(200):
+            prepare_data_directory(config)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for outcome in [pool.submit(start_up) for _ in range(8)]:
+            outcome.result()
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["images", "scripts"]
