@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import msgspec
 REPO = Path(__file__).resolve().parents[1]
 BASE_IMAGE = os.environ.get("SCRIPTER_TEST_BASE_IMAGE", "scripter-test-base:bookworm")
 HOST = "127.0.0.1"  # only ever loopback
+BENCH_LIMITS: dict[str, Any] = {"memory_mb": 512, "cpus": 1.0, "pids": 64}
 
 
 def machine() -> str:
@@ -129,25 +130,50 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization`` with the access token the server keeps in its data
+        directory (made on its first start), if it has one."""
+        from scripter.adapters.access_token import token_path
+
+        token_file = token_path(self.data)
+        if not token_file.is_file():
+            return {}  # auth is off
+        return {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.base_url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.auth_headers},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read() or b"null")
 
-    def seed_script(self, code: str, *, log_limit: int | None = None) -> int:
-        """A script on an image built from the test base image (a FROM-only build)."""
+    def wait_healthy(self, timeout: float = 60) -> None:
+        """Until ``/healthz`` says 200: the database, the broker (connected in the
+        background after start) and Docker all answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base_url}/healthz", timeout=5).close()
+                return
+            except urllib.error.HTTPError as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server is not healthy: {exc.read()[:500]!r}") from exc
+            time.sleep(0.1)
+
+    def bench_image(self) -> dict[str, Any]:
+        """The image ``bench``, built from the test base image (a FROM-only build)."""
         images = self.request("GET", "/api/images/")["items"]
-        image = next((i for i in images if i["name"] == "bench"), None)
+        image: dict[str, Any] | None = next((i for i in images if i["name"] == "bench"), None)
         if image is None:
             image = self.request(
                 "POST", "/api/images/", {"name": "bench", "dockerfile": f"FROM {BASE_IMAGE}\n"}
             )
+            assert image is not None
         if image["status"] != "built":
             self.request("POST", f"/api/images/{image['id']}/build")
             deadline = time.monotonic() + 300
@@ -156,18 +182,27 @@ class Server:
                 image = self.request("GET", f"/api/images/{image['id']}")
             if image["status"] != "built":
                 raise RuntimeError(f"the bench image did not build: {image}")
-        script = self.request(
-            "POST",
-            "/api/scripts/",
-            {
-                "name": f"bench-{uuid.uuid4().hex[:8]}",
-                "image_id": image["id"],
-                "files": [{"path": "main.py", "content": code}],
-                "log_limit_bytes": log_limit,
-                "timeout_seconds": 3600,
-                "limits": {"memory_mb": 512, "cpus": 1.0, "pids": 64},
-            },
-        )
+        return image
+
+    def seed_script(
+        self,
+        code: str,
+        *,
+        log_limit: int | None = None,
+        limits: dict[str, Any] | None = BENCH_LIMITS,
+    ) -> int:
+        """A script on the image ``bench``. ``limits=None``: a new script's defaults."""
+        image = self.bench_image()
+        body: dict[str, Any] = {
+            "name": f"bench-{uuid.uuid4().hex[:8]}",
+            "image_id": image["id"],
+            "files": [{"path": "main.py", "content": code}],
+            "log_limit_bytes": log_limit,
+            "timeout_seconds": 3600,
+        }
+        if limits is not None:
+            body["limits"] = limits
+        script = self.request("POST", "/api/scripts/", body)
         return int(script["id"])
 
     def run(self, script_id: int) -> int:
@@ -194,11 +229,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def scripter_server(**env: str) -> Iterator[Server]:
-    """``python -m scripter serve`` with a fresh data directory, stopped with SIGINT."""
+def scripter_server(
+    env: Mapping[str, str] | None = None, *, command: str = "serve", data: Path | None = None
+) -> Iterator[Server]:
+    """``python -m scripter serve`` (or ``api``) with a fresh data directory (or
+    ``data``), stopped with SIGINT; ``env``: more ``SCRIPTER_*`` settings."""
     namespace = f"scripter-bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="scripter-bench-") as tmp:
-        data = Path(tmp) / "data"
+        data = data or Path(tmp) / "data"
         port = _free_port()
         environment = {
             **os.environ,
@@ -207,10 +245,10 @@ def scripter_server(**env: str) -> Iterator[Server]:
             "SCRIPTER_DOCKER_IMAGE_PREFIX": namespace,
             "SCRIPTER_LOGGING_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO),
-            **env,
+            **(env or {}),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "scripter", "serve", "--host", HOST, "--port", str(port)],
+            [sys.executable, "-m", "scripter", command, "--host", HOST, "--port", str(port)],
             cwd=tmp,
             env=environment,
             stdout=subprocess.DEVNULL,
@@ -253,11 +291,16 @@ def _remove_docker_objects(namespace: str) -> None:
     ).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-    images = subprocess.run(
-        ["docker", "images", "-q", f"{namespace}/*"], capture_output=True, text=True, check=False
+    # By tag, never by id: an image built elsewhere from the same base (a test, another
+    # benchmark) can have the same id, and its tags are not ours to remove.
+    tags = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"{namespace}/*"],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
-    if images:
-        subprocess.run(["docker", "rmi", "-f", *images], capture_output=True, check=False)
+    if tags:
+        subprocess.run(["docker", "rmi", *tags], capture_output=True, check=False)
 
 
 # --- a lean SSE client ------------------------------------------------------------------
@@ -314,6 +357,8 @@ class SseStream(asyncio.Protocol):
 
     path: str
     on_chunk: Callable[[str, int, int], None] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra request headers (the server's ``auth_headers``)."""
     keep_text: bool = False
     defer: bool = False
     """Parse only in ``replay``, after the stream ended (see ``data_received``)."""
@@ -344,6 +389,7 @@ class SseStream(asyncio.Protocol):
         self._transport = transport
         self.connected_ns = time.time_ns()
         request = f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n"
+        request += "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
         transport.write(request.encode() + b"\r\n")
 
     def data_received(self, data: bytes) -> None:

@@ -58,8 +58,15 @@ def _docker_logs(container: str, samples: list[int]) -> None:
             _record(samples, time.time_ns(), line.decode())
 
 
-async def measure(lines: int, rate: float) -> dict[str, object]:
-    with scripter_server() as server:
+async def measure(
+    lines: int,
+    rate: float,
+    env: dict[str, str] | None = None,
+    samples: dict[str, list[int]] | None = None,
+) -> dict[str, object]:
+    """``env``: more server settings (the stack); ``samples``, when given, receives the
+    raw latencies (ns) under ``sse`` and ``docker_logs``."""
+    with scripter_server(env) as server:
         script_id = server.seed_script(SCRIPT.format(lines=lines, rate=rate, warmup=4))
         job_id = server.run(script_id)
         sse_samples: list[int] = []
@@ -67,6 +74,7 @@ async def measure(lines: int, rate: float) -> dict[str, object]:
         stream = SseStream(
             f"/api/jobs/{job_id}/log/stream",
             on_chunk=lambda text, _end, now: _record(sse_samples, now, text),
+            headers=server.auth_headers,
         )
         await open_sse(server.port, stream)
         await asyncio.to_thread(server.wait_job, job_id, leave=("queued",))
@@ -78,6 +86,8 @@ async def measure(lines: int, rate: float) -> dict[str, object]:
         await asyncio.wait_for(stream.done, timeout=lines / rate + 120)
         await asyncio.to_thread(follower.join, 60)
         job = server.job(job_id)
+    if samples is not None:
+        samples["sse"], samples["docker_logs"] = sse_samples, docker_samples
     return {
         "benchmark": "log latency: container print -> client",
         "machine": machine(),

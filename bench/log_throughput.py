@@ -22,7 +22,7 @@ import mmap
 import os
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +71,18 @@ class Verifier:
         self.mismatch: str | None = None
         self.first_ns = 0
         self.last_ns = 0
+        self.progress: list[tuple[int, int]] = []
+        """(time in ns, bytes received so far), at most every 20 ms: the plot's line."""
+
+    def _note(self, now: int) -> None:
+        if not self.progress or now - self.progress[-1][0] >= 20_000_000:
+            self.progress.append((now, self.offset))
 
     def arrived(self, now: int) -> None:
         if self.first_ns == 0:
             self.first_ns = now
         self.last_ns = now
+        self._note(now)
 
     def bytes(self, data: memoryview) -> None:
         """Raw bytes that continue the file (a plain GET)."""
@@ -93,6 +100,7 @@ class Verifier:
         if end - self.offset != len(data) or self._map[self.offset : end] != data:
             self.mismatch = self.mismatch or f"bytes {self.offset}-{end} differ"
         self.offset = end
+        self._note(now)
 
     def close(self) -> None:
         self._map.close()
@@ -107,6 +115,7 @@ class PlainGet(asyncio.Protocol):
     path: str
     verifier: Verifier
     done: asyncio.Future[None] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     _head: bytes = b""
     _length: int | None = None
     _dechunker: Dechunker | None = None
@@ -114,7 +123,8 @@ class PlainGet(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        extra = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\n{extra}\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
         self.verifier.arrived(time.time_ns())
@@ -153,7 +163,9 @@ class PlainGet(asyncio.Protocol):
             self.done.set_result(None)
 
 
-async def _transfer(port: int, kind: str, job_id: int, log: Path, pid: int) -> dict[str, Any]:
+async def _transfer(
+    port: int, kind: str, job_id: int, log: Path, pid: int, headers: dict[str, str]
+) -> dict[str, Any]:
     verifier = Verifier(log)
     sampler = RssSampler(pid)
     loop = asyncio.get_running_loop()
@@ -161,19 +173,21 @@ async def _transfer(port: int, kind: str, job_id: int, log: Path, pid: int) -> d
     server_cpu, client_cpu = cpu_seconds(pid), cpu_seconds(os.getpid())
     with sampler.sampling():
         if kind == "sse":
-            stream = SseStream(f"/api/jobs/{job_id}/log/stream", on_chunk=verifier.chunk)
+            stream = SseStream(
+                f"/api/jobs/{job_id}/log/stream", on_chunk=verifier.chunk, headers=headers
+            )
             await open_sse(port, stream)
             assert stream.done is not None
             await stream.done
             ok = stream.outcome is not None
         elif kind == "sse, received without parsing":
-            stream = SseStream(f"/api/jobs/{job_id}/log/stream", count_only=True)
+            stream = SseStream(f"/api/jobs/{job_id}/log/stream", count_only=True, headers=headers)
             await open_sse(port, stream)
             assert stream.done is not None
             await stream.done
             ok = True  # received, not checked: see every_byte_in_order
         else:
-            get = PlainGet(f"/api/jobs/{job_id}/log", verifier, loop.create_future())
+            get = PlainGet(f"/api/jobs/{job_id}/log", verifier, loop.create_future(), headers)
             await loop.create_connection(lambda: get, HOST, port)
             assert get.done is not None
             await get.done
@@ -185,6 +199,7 @@ async def _transfer(port: int, kind: str, job_id: int, log: Path, pid: int) -> d
     verifier.close()
     return {
         "kind": kind,
+        "progress": [((t - started) / 1e9, offset / 2**20) for t, offset in verifier.progress],
         "seconds": round(seconds, 3),
         "mb_per_s": round(size / 2**20 / seconds, 1),
         "every_byte_in_order": (
@@ -199,8 +214,10 @@ async def _transfer(port: int, kind: str, job_id: int, log: Path, pid: int) -> d
     }
 
 
-async def measure(megabytes: int, rounds: int) -> dict[str, Any]:
-    with scripter_server() as server:
+async def measure(megabytes: int, rounds: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``env``: more server settings (the stack). Each transfer has ``progress``:
+    (seconds, MiB received) pairs."""
+    with scripter_server(env) as server:
         script_id = server.seed_script(
             SCRIPT.format(megabytes=megabytes), log_limit=(megabytes + 16) * 2**20
         )
@@ -212,11 +229,17 @@ async def measure(megabytes: int, rounds: int) -> dict[str, Any]:
         offsets: list[int] = []
         crc = [0]
 
+        progress: list[tuple[int, int]] = []
+
         def live_chunk(text: str, end: int, now: int) -> None:
             crc[0] = zlib.crc32(text.encode(), crc[0])
             offsets.append(end)
+            if not progress or now - progress[-1][0] >= 20_000_000:
+                progress.append((now, end))
 
-        stream = SseStream(f"/api/jobs/{job_id}/log/stream", on_chunk=live_chunk)
+        stream = SseStream(
+            f"/api/jobs/{job_id}/log/stream", on_chunk=live_chunk, headers=server.auth_headers
+        )
         with sampler.sampling():
             started = time.time_ns()
             await open_sse(server.port, stream)
@@ -237,12 +260,15 @@ async def measure(megabytes: int, rounds: int) -> dict[str, Any]:
             "every_byte_in_order": offsets == sorted(offsets)
             and offsets[-1] == size
             and crc[0] == _crc32_of(log),
+            "progress": [((t - started) / 1e9, end / 2**20) for t, end in progress],
         }
         # 2. The finished log: SSE and plain GET, interleaved.
         transfers = []
         for _ in range(rounds):
             for kind in ("sse", "get", "sse, received without parsing"):
-                transfers.append(await _transfer(server.port, kind, job_id, log, server.pid))
+                transfers.append(
+                    await _transfer(server.port, kind, job_id, log, server.pid, server.auth_headers)
+                )
     return {
         "benchmark": "log throughput",
         "machine": machine(),

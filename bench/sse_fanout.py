@@ -38,10 +38,19 @@ for i in range(LINES):
 """
 
 
-async def measure(clients: int, seconds: float, rate: float, warmup: float) -> dict[str, Any]:
+async def measure(
+    clients: int,
+    seconds: float,
+    rate: float,
+    warmup: float,
+    env: dict[str, str] | None = None,
+    latencies: list[int] | None = None,
+) -> dict[str, Any]:
+    """``env``: more server settings (the stack); ``latencies``, when given, receives
+    every raw latency (ns)."""
     raise_fd_limit()
     lines = int(seconds * rate)
-    with scripter_server() as server:
+    with scripter_server(env) as server:
         script_id = server.seed_script(SCRIPT.format(lines=lines, rate=rate, warmup=warmup))
         job_id = server.run(script_id)
         samples: list[int] = []
@@ -62,7 +71,11 @@ async def measure(clients: int, seconds: float, rate: float, warmup: float) -> d
 
         streams = [
             SseStream(
-                f"/api/jobs/{job_id}/log/stream", keep_text=True, defer=True, after_first=first_line
+                f"/api/jobs/{job_id}/log/stream",
+                keep_text=True,
+                defer=True,
+                after_first=first_line,
+                headers=server.auth_headers,
             )
             for _ in range(clients)
         ]
@@ -89,6 +102,8 @@ async def measure(clients: int, seconds: float, rate: float, warmup: float) -> d
         job = server.job(job_id)
         log = (server.data / job["log_path"]).read_bytes().decode()
     texts = {s.text for s in streams}
+    if latencies is not None:
+        latencies.extend(samples)
     return {
         "benchmark": "SSE fan-out",
         "machine": machine(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scripter.adapters.access_token import TokenFile, token_path
 from scripter.adapters.bus.memory import InProcessEventBus
 from scripter.adapters.bus.rabbit import RabbitEventBus
 from scripter.adapters.db.engine import SqlDatabase, create_engine
@@ -27,6 +28,7 @@ from scripter.config import Config
 from scripter.domain.clock import Clock
 from scripter.domain.events import BUILD_QUEUE, RUN_QUEUE, WORK_QUEUES, DomainEvent
 from scripter.domain.ports import (
+    AccessTokenStore,
     ContainerRuntime,
     EventBus,
     FileStore,
@@ -35,6 +37,7 @@ from scripter.domain.ports import (
     UnitOfWork,
 )
 from scripter.domain.scripts import NetworkMode
+from scripter.services.auth import Authenticator, AuthSettings
 from scripter.services.health import HealthReport, check_health
 from scripter.services.images import ImageService, ImageSettings
 from scripter.services.job_runner import JobRunner, RunnerSettings
@@ -47,6 +50,10 @@ from scripter.services.schedules import ScheduleService, ScheduleSettings
 from scripter.services.scripts import ScriptService, ScriptServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+STOP_GRACE_SECONDS = 5.0
+"""How long stopping waits for the scheduler and relay to end their current pass."""
 
 
 class Role(enum.StrEnum):
@@ -74,6 +81,8 @@ class Scripter:
     relay: OutboxRelay
     tailer: LogTailer
     live_settings: LiveSettings = field(default_factory=LiveSettings)
+    auth: Authenticator | None = None
+    """None when ``auth.enabled`` is off: every client is let in."""
     images: ImageService = field(init=False)
     scripts: ScriptService = field(init=False)
     jobs: JobService = field(init=False)
@@ -125,7 +134,6 @@ class Scripter:
         )
         self.scheduler = Scheduler(
             uow=self.unit_of_work,
-            files=self.files,
             clock=self.clock,
             settings=SchedulerSettings(
                 misfire_grace_seconds=self.config.scheduler.misfire_grace_seconds,
@@ -154,6 +162,10 @@ class Scripter:
         down: then its start is retried in the background and health says so."""
         if migrate:
             await self.migrate()
+        if Role.API in roles and self.auth is not None:
+            # Usually made already by the command line (which prints it); an app
+            # started some other way must not serve without one.
+            self.auth.tokens.ensure()
         if Role.API in roles:
             # Live status and the ends of live logs: every event this process hears.
             self.bus.listen(self.live_feed.publish)
@@ -224,6 +236,12 @@ class Scripter:
         self.relay.stop()
         self.scheduler.stop()
         await self.runner.stop()
+        # The loops told to stop end their pass (a scheduler's firing transaction, a
+        # relay's drain) instead of being cancelled in the middle of a database round
+        # trip, which tears the connection down with a traceback in the log.
+        stoppable = [t for t in self._tasks if t.get_name() in ("scheduler", "outbox-relay")]
+        if stoppable:
+            await asyncio.wait(stoppable, timeout=STOP_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -280,6 +298,7 @@ def bootstrap(
     runtime: ContainerRuntime | None = None,
     clock: Clock | None = None,
     live_settings: LiveSettings | None = None,
+    access_tokens: AccessTokenStore | None = None,
 ) -> Scripter:
     database = SqlDatabase(create_engine(config.database_url))
     outbox = SqlOutbox(database.session_factory)
@@ -295,6 +314,17 @@ def bootstrap(
             )
         else:
             bus = InProcessEventBus(concurrency=config.worker.concurrency)
+    clock = clock or SystemClock()
+    auth = None
+    if config.auth.enabled:
+        auth = Authenticator(
+            access_tokens or TokenFile(token_path(config.data_directory)),
+            clock,
+            AuthSettings(
+                max_failures=config.auth.max_failed_logins,
+                window_seconds=config.auth.failed_login_window_seconds,
+            ),
+        )
     return Scripter(
         config=config,
         database=database,
@@ -302,8 +332,9 @@ def bootstrap(
         bus=bus,
         runtime=runtime or DockerRuntime(base_url=config.docker.host or None),
         files=LocalFileStore(config.data_directory),
-        clock=clock or SystemClock(),
+        clock=clock,
         relay=OutboxRelay(outbox, bus),
         tailer=WatchfilesLogTailer(),
         live_settings=live_settings or LiveSettings(),
+        auth=auth,
     )

@@ -42,6 +42,13 @@ class ServerConfig(_Section):
     port: int = 8000
     ui_directory: str = ""
     """Folder of the built UI; empty means ``ui/dist`` beside the package."""
+    public_url: str = ""
+    """The address users open (e.g. ``https://scripter.example.com``) when a proxy
+    stands in front; only used in the login link printed at start. Empty means
+    ``http://<host>:<port>``."""
+    shutdown_grace_seconds: float = 30.0
+    """On SIGTERM, how long requests in flight (a slow download of a whole log) may
+    take to finish before they are cut. Live streams end at once regardless."""
 
 
 class DataConfig(_Section):
@@ -101,7 +108,8 @@ class JobsConfig(_Section):
     stop_grace_seconds: float = 10.0
     """Cancel and timeout: SIGTERM, this long to exit, then SIGKILL."""
     read_only_root: bool = True
-    """Job containers get a read-only root file system; ``/tmp`` stays writable."""
+    """Job containers get a read-only root file system; ``/tmp`` stays writable. The
+    default of scripts whose own ``read_only_root`` is null."""
     tmp_size_mb: int = 256
     """Size of the in-memory ``/tmp`` of a job container."""
 
@@ -122,6 +130,16 @@ class SchedulerConfig(_Section):
     changes made through another process (``scripter api``) are seen within this."""
 
 
+class AuthConfig(_Section):
+    enabled: bool = True
+    """Every endpoint but /healthz wants the access token (``<data>/auth-token``).
+    Off only when set so explicitly."""
+    max_failed_logins: int = 10
+    """Wrong tokens one client address may send per window; then 429 until the
+    oldest failure leaves the window."""
+    failed_login_window_seconds: float = 60.0
+
+
 class LoggingConfig(_Section):
     level: str = "INFO"
 
@@ -136,6 +154,7 @@ class Config(_Section):
     jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
     images: ImagesConfig = msgspec.field(default_factory=ImagesConfig)
     scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 
     @property
@@ -273,8 +292,18 @@ def _check_values(config: Config) -> None:
         )
     if config.docker.job_network not in ("none", "bridge", "host"):
         raise ConfigError("docker.job_network: must be none, bridge or host")
+    if config.server.shutdown_grace_seconds <= 0:
+        raise ConfigError("server.shutdown_grace_seconds: must be more than 0")
     if config.scheduler.misfire_grace_seconds < 1:
         raise ConfigError("scheduler.misfire_grace_seconds: must be at least 1")
+    if config.auth.max_failed_logins < 1:
+        raise ConfigError("auth.max_failed_logins: must be at least 1")
+    if config.auth.failed_login_window_seconds <= 0:
+        raise ConfigError("auth.failed_login_window_seconds: must be more than 0")
+    if config.server.public_url and not config.server.public_url.startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError("server.public_url: must start with http:// or https://")
     if not 0.05 <= config.scheduler.recheck_seconds <= 60:
         raise ConfigError("scheduler.recheck_seconds: must be between 0.05 and 60")
     try:

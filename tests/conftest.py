@@ -7,10 +7,13 @@ Chromium) call ``require_service``: when the service is missing they FAIL under
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
+import docker
 import pytest
+from docker.models.containers import Container
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -39,3 +42,23 @@ def tcp_port_open(host: str, port: int, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def namespace_containers(namespace: str) -> list[Container]:
+    """The job containers of a Scripter namespace (``docker.image_prefix``), stopped
+    ones too. The job runner removes containers at any moment: the high-level list
+    inspects each one it found, so one removed in between must be skipped, not raise."""
+    client = docker.from_env()
+    return list(
+        client.containers.list(
+            all=True, filters={"label": f"scripter.namespace={namespace}"}, ignore_removed=True
+        )
+    )
+
+
+def remove_namespace_containers(namespace: str) -> None:
+    """Every job container of ``namespace`` (left by a test that failed midway)."""
+    for container in namespace_containers(namespace):
+        # The job runner may remove it between the listing and here.
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)

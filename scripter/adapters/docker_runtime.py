@@ -26,6 +26,7 @@ from scripter.domain.ports import (
     BuildResult,
     ContainerInfo,
     ContainerSpec,
+    ImageInUse,
     WaitTimedOut,
 )
 
@@ -123,8 +124,14 @@ class DockerRuntime:
 
     async def remove_image(self, reference: str) -> None:
         def remove(client: docker.DockerClient) -> None:
-            with contextlib.suppress(docker.errors.NotFound):
+            try:
                 client.api.remove_image(reference)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as exc:
+                if exc.status_code == _CONFLICT:
+                    raise ImageInUse(str(exc.explanation or exc)) from exc
+                raise
 
         await self._call(remove)
 

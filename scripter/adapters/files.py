@@ -80,6 +80,9 @@ class LocalFileStore:
     async def cut(self, path: Path, limit: int, notice: bytes) -> None:
         await asyncio.to_thread(_cut, path, limit, notice)
 
+    async def free_bytes(self, path: Path) -> int:
+        return await asyncio.to_thread(_free_bytes, path)
+
     async def delete_path(self, path: Path) -> None:
         await asyncio.to_thread(_delete_path, path)
 
@@ -189,8 +192,13 @@ class FileLogSink:
 def _read_range(path: Path, offset: int, limit: int | None) -> bytes:
     try:
         with path.open("rb") as handle:
+            # Never more than the file holds: read(n) sets aside n bytes first, so a
+            # client's limit of 2**53 was a MemoryError.
+            available = os.fstat(handle.fileno()).st_size - offset
+            if available <= 0:
+                return b""
             handle.seek(offset)
-            return handle.read(-1 if limit is None else limit)
+            return handle.read(available if limit is None else min(limit, available))
     except FileNotFoundError:
         return b""
 
@@ -228,6 +236,15 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _free_bytes(path: Path) -> int:
+    """Space available to ordinary users (root's reserve is not counted: a job's log
+    writer is not always root). The nearest existing folder answers for a missing file."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
 
 
 def _cut(path: Path, limit: int, notice: bytes) -> None:

@@ -134,6 +134,10 @@ def _describe(message: str, parts: list[str]) -> str:
     return f"cron is not valid: {message}"
 
 
+_NEXT_MEMO = 64
+"""``next_after`` answers kept per ``CronSchedule`` (a bound on its memory)."""
+
+
 class CronSchedule:
     """An expression in a timezone: its fire times after any instant. Construction
     validates both (``InvalidInput`` with field ``cron`` or ``timezone``)."""
@@ -146,6 +150,9 @@ class CronSchedule:
         minute, hour = fields[-5], fields[-4]
         self.follows_wall_clock = not minute.startswith("*") and not hour.startswith("*")
         """Fixed-time (cronie's rule): a DST gap fires once after it, a repeat once."""
+        self._next: dict[datetime, datetime | None] = {}
+        """``next_after`` answers: a scheduler asks the same of every schedule that
+        shares this expression and fire time (thousands due in the same second)."""
 
     def __repr__(self) -> str:
         return f"CronSchedule({self.cron!r}, {self.timezone!r})"
@@ -169,7 +176,12 @@ class CronSchedule:
                 yield fire_time
 
     def next_after(self, instant: datetime) -> datetime | None:
-        return next(self.times_after(instant), None)
+        if instant in self._next:
+            return self._next[instant]
+        found = next(self.times_after(instant), None)
+        if len(self._next) < _NEXT_MEMO:
+            self._next[instant] = found
+        return found
 
     def upcoming(self, instant: datetime, count: int) -> list[datetime]:
         return list(itertools.islice(self.times_after(instant), count))

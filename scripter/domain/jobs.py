@@ -57,7 +57,6 @@ class Job(Aggregate):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
-    log_path: str | None = None
     container_id: str | None = None
     error: str | None = None
     cancel_requested: bool = False
@@ -67,6 +66,16 @@ class Job(Aggregate):
     """Output past the log limit was dropped."""
     engine_id: str | None = None
     """The Docker engine that runs (ran) the container."""
+
+    @property
+    def log_path(self) -> str | None:
+        """The log file, relative to the data directory (whose layout is fixed:
+        ``scripts/<SCRIPT_ID>/logs/<YYYY-MM-DDTHH-MM-SS>__<JOB_ID>.log``); None until
+        the job has an id. Derived, never stored: a job can be inserted in one
+        statement with others (the scheduler's bulk firing) without a second write."""
+        if self.id is None:
+            return None
+        return f"scripts/{self.script_id}/logs/{log_file_name(self.created_at, self.id)}"
 
     @property
     def duration_seconds(self) -> float | None:
@@ -139,7 +148,19 @@ class Job(Aggregate):
                 error=f"killed by the kernel: out of memory (limit{limit})",
             )
         else:
-            self.finish(now, JobStatus.FAILED, exit_code=exit_code, error=f"exit code {exit_code}")
+            self.finish(now, JobStatus.FAILED, exit_code=exit_code, error=exit_reason(exit_code))
+
+
+_SIGNALS = {1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
+
+
+def exit_reason(exit_code: int) -> str:
+    """``exit code 3``; for the shell's 128 + N codes of a process killed by signal N,
+    which signal: a Docker engine that stops (without live-restore) ends its
+    containers with SIGTERM, then SIGKILL, and that is worth telling apart from a
+    script's own failure."""
+    signal = _SIGNALS.get(exit_code - 128)
+    return f"exit code {exit_code}" + (f": killed by {signal}" if signal else "")
 
 
 def log_file_name(created_at: datetime, job_id: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 # must be spelled ``builtins.list``.
 import builtins
 import enum
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,10 @@ class ImageRepository(Protocol):
 
     async def get_by_name(self, name: str) -> Image | None: ...
 
+    async def get_many(self, image_ids: Iterable[int]) -> dict[int, Image]:
+        """Those of ``image_ids`` that exist, by id (one query)."""
+        ...
+
     async def list(self) -> builtins.list[Image]:
         """All images, ordered by id."""
         ...
@@ -59,6 +63,10 @@ class ScriptRepository(Protocol):
 
     async def get(self, script_id: int) -> Script:
         """The script, or raises ``NotFound``."""
+        ...
+
+    async def get_many(self, script_ids: Iterable[int]) -> dict[int, Script]:
+        """Those of ``script_ids`` that exist, by id (one query)."""
         ...
 
     async def list(self) -> builtins.list[Script]: ...
@@ -87,6 +95,10 @@ class ScriptRepository(Protocol):
 class JobRepository(Protocol):
     async def add(self, job: Job) -> Job:
         """Insert; sets ``id``."""
+        ...
+
+    async def add_many(self, jobs: Sequence[Job]) -> None:
+        """Insert them all at once; sets each ``id`` (in order, ids ascending)."""
         ...
 
     async def get(self, job_id: int) -> Job:
@@ -153,6 +165,12 @@ class ScheduleRepository(Protocol):
         """Enabled schedules whose ``next_run_at`` is at or before ``now``, earliest first."""
         ...
 
+    async def lock_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        """Like ``due``, for a unit of work that will claim them: where the database
+        has row locks, the rows stay locked until it ends, and rows another unit of
+        work holds are skipped (not waited for)."""
+        ...
+
     async def next_due_time(self) -> datetime | None:
         """The earliest ``next_run_at`` of any enabled schedule."""
         ...
@@ -160,6 +178,17 @@ class ScheduleRepository(Protocol):
     async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
         """Move ``schedule`` to its new ``next_run_at`` only if the stored value is still
         ``seen_next_run_at`` (one conditional UPDATE). False: someone else claimed it."""
+        ...
+
+    async def claim_many(self, claims: Sequence[tuple[Schedule, datetime | None]]) -> bool:
+        """Move each schedule from its ``next_run_at`` (as read) to the paired new one,
+        all or nothing: False when any was moved or changed by someone else since it
+        was read (the caller then rolls back). On True each schedule carries its new
+        ``next_run_at`` and version."""
+        ...
+
+    async def add_firings(self, firings: Sequence[ScheduleFiring]) -> None:
+        """Record several firings at once; ``Conflict`` if any fire time is taken."""
         ...
 
     async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
@@ -328,6 +357,10 @@ class BuildResult:
     tag: str
 
 
+class ImageInUse(Exception):
+    """The engine refused to remove an image because a container (a job) uses it."""
+
+
 class BuildFailed(Exception):
     """The build ran but Dockerfile or context was wrong; ``message`` is the error line."""
 
@@ -362,7 +395,8 @@ class ContainerRuntime(Protocol):
         ...
 
     async def remove_image(self, reference: str) -> None:
-        """Remove an image by id or tag; a missing image is not an error."""
+        """Remove an image by id or tag; a missing image is not an error. Raises
+        ``ImageInUse`` while a container of it exists (a job runs on it)."""
         ...
 
     async def image_exists(self, reference: str) -> bool: ...
@@ -503,6 +537,10 @@ class FileStore(Protocol):
         """Truncate to ``limit`` bytes, then append ``notice``."""
         ...
 
+    async def free_bytes(self, path: Path) -> int:
+        """Bytes that can still be written on the file system holding ``path``."""
+        ...
+
     async def delete_path(self, path: Path) -> None:
         """Remove a file or a folder tree; missing is fine."""
         ...
@@ -549,4 +587,31 @@ class LogTailer(Protocol):
     @property
     def watcher_count(self) -> int:
         """Watchers running now (one per watched folder)."""
+        ...
+
+
+# --- access -------------------------------------------------------------------------
+
+
+class TokenUnavailable(Exception):
+    """There is no usable access token (its file is missing, empty or unreadable)."""
+
+
+class AccessTokenStore(Protocol):
+    """The one access token that lets clients in (``<data>/auth-token``), shared by
+    every process that serves the API."""
+
+    def current(self) -> str:
+        """The token as it is now. Another process may replace it at any time (a
+        rotation): the store notices, cheaply enough to ask on every request.
+        Raises ``TokenUnavailable``."""
+        ...
+
+    def ensure(self) -> tuple[str, bool]:
+        """The token, made first if there is none; ``True`` when this call made it.
+        Of several processes starting together exactly one makes it."""
+        ...
+
+    def rotate(self) -> str:
+        """Replace the token with a new random one (atomically) and return it."""
         ...

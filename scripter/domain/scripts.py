@@ -86,6 +86,9 @@ class RevisionSettings:
     timeout_seconds: int | None
     network_mode: NetworkMode
     log_limit_bytes: int | None
+    read_only_root: bool | None = None
+    """The job's root file system is read-only (``/tmp`` stays writable); None: the
+    configured default (``jobs.read_only_root``)."""
 
     def to_json(self) -> dict[str, object]:
         limits = self.limits
@@ -98,6 +101,7 @@ class RevisionSettings:
             "timeout_seconds": self.timeout_seconds,
             "network_mode": self.network_mode.value,
             "log_limit_bytes": self.log_limit_bytes,
+            "read_only_root": self.read_only_root,
         }
 
     @classmethod
@@ -121,6 +125,8 @@ class RevisionSettings:
             timeout_seconds=data["timeout_seconds"],
             network_mode=NetworkMode(data["network_mode"]),
             log_limit_bytes=data["log_limit_bytes"],
+            # Revisions saved before the setting existed ran with the default.
+            read_only_root=data.get("read_only_root"),
         )
 
 
@@ -189,6 +195,9 @@ class Script(Aggregate):
     network_mode: NetworkMode = NetworkMode.NONE
     log_limit_bytes: int | None = None
     """Most bytes of output a job keeps; None: the configured default."""
+    read_only_root: bool | None = None
+    """Jobs see a read-only root file system (with a writable ``/tmp``); None: the
+    configured default (``jobs.read_only_root``)."""
     keep_last: int | None = None
     """Retention: keep this many newest finished jobs; None: the configured default."""
     keep_days: int | None = None
@@ -208,6 +217,7 @@ class Script(Aggregate):
             timeout_seconds=self.timeout_seconds,
             network_mode=self.network_mode,
             log_limit_bytes=self.log_limit_bytes,
+            read_only_root=self.read_only_root,
         )
 
     def apply(self, settings: RevisionSettings) -> None:
@@ -220,6 +230,7 @@ class Script(Aggregate):
         self.timeout_seconds = settings.timeout_seconds
         self.network_mode = settings.network_mode
         self.log_limit_bytes = settings.log_limit_bytes
+        self.read_only_root = settings.read_only_root
 
     def revise(
         self, current: ScriptRevision | None, now: datetime, files: Mapping[str, bytes] | None

@@ -13,19 +13,25 @@ from litestar.exceptions import NotFoundException
 from litestar.file_system import BaseLocalFileSystem
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response.file import ASGIFileResponse
 from litestar.static_files import StaticFiles
 
 from scripter import __version__
 from scripter.bootstrap import Role, Scripter
+from scripter.http.allow import AllowHeader
+from scripter.http.auth import AUTH_OPT, SECURITY_SCHEME, UI, AuthMiddleware, SessionController
+from scripter.http.docs import SwaggerPage
+from scripter.http.headers import SecurityHeaders
 from scripter.http.health import healthz
 from scripter.http.images import ImageController
 from scripter.http.jobs import JobController, RunController
 from scripter.http.live import LiveController
+from scripter.http.openapi import document_problems
 from scripter.http.problems import EXCEPTION_HANDLERS
 from scripter.http.schedules import ScheduleController, ScriptScheduleController
 from scripter.http.scripts import ScriptController
+from scripter.http.strict import strict_json_body
 
 PLACEHOLDER_UI = Path(__file__).parent / "placeholder"
 REPO_UI = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -59,6 +65,9 @@ def ui_handler(directory: Path) -> HTTPRouteHandler:
         http_method=[HttpMethod.GET, HttpMethod.HEAD],
         name="ui",
         include_in_schema=False,
+        # Public, so the browser can load the login screen; under the server's own
+        # prefixes (/api/..., /schema/...) the token is still required.
+        opt={AUTH_OPT: UI},
     )
     async def ui_file(request: Request[Any, Any, Any]) -> ASGIFileResponse:
         path = PurePosixPath("/", request.path_params.get("file_path") or "/")
@@ -75,10 +84,11 @@ def ui_handler(directory: Path) -> HTTPRouteHandler:
     return ui_file
 
 
-def _openapi(ui: Path) -> OpenAPIConfig:
+def _openapi(ui: Path, *, auth: bool) -> OpenAPIConfig:
     # Swagger UI's assets are bundled by the UI build (ui/dist/vendor): the docs
     # page must work offline, and Litestar's defaults load them from a CDN. So does
     # its default favicon: use the UI's own (or none; browsers then try /favicon.ico).
+    # SwaggerPage starts it from a file rather than inline script (the CSP).
     vendor = ui / "vendor" / "swagger-ui"
     favicon = (
         "<link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
@@ -86,7 +96,7 @@ def _openapi(ui: Path) -> OpenAPIConfig:
         else ""
     )
     plugin = (
-        SwaggerRenderPlugin(
+        SwaggerPage(
             path="/",
             js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
             css_url="/vendor/swagger-ui/swagger-ui.css",
@@ -94,7 +104,13 @@ def _openapi(ui: Path) -> OpenAPIConfig:
             favicon=favicon,
         )
         if vendor.is_dir()
-        else SwaggerRenderPlugin(path="/", favicon=favicon)
+        else SwaggerPage(path="/", favicon=favicon)
+    )
+    # The token as the document's one security scheme: Swagger UI's "Authorize"
+    # takes it, and clients generated from the document send it. (The browser's
+    # session cookie works as well, but OpenAPI cannot say "either".)
+    scheme = SecurityScheme(
+        type="http", scheme="bearer", description="The access token (`scripter token show`)."
     )
     return OpenAPIConfig(
         title="Scripter API",
@@ -102,6 +118,8 @@ def _openapi(ui: Path) -> OpenAPIConfig:
         description="Run Python scripts in Docker, now or on a cron schedule.",
         path="/schema",
         render_plugins=[plugin],
+        components=Components(security_schemes={SECURITY_SCHEME: scheme} if auth else None),
+        security=[{SECURITY_SCHEME: []}] if auth else None,
     )
 
 
@@ -117,9 +135,12 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
             await scripter.stop()
 
     ui = ui_directory(scripter.config.server.ui_directory)
-    return Litestar(
+    middleware = [] if scripter.auth is None else [AuthMiddleware(scripter.auth, SERVER_PREFIXES)]
+    allow = AllowHeader()
+    app = Litestar(
         route_handlers=[
             healthz,
+            SessionController,
             ImageController,
             ScriptController,
             RunController,
@@ -142,6 +163,16 @@ def create_app(scripter: Scripter, *, roles: set[Role], migrate: bool = False) -
         # JSON bodies may carry base64 files: leave room above the per-file limit.
         request_max_body_size=scripter.config.images.max_file_bytes * 2 + 1024 * 1024,
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=_openapi(ui),
+        before_request=strict_json_body,
+        openapi_config=_openapi(ui, auth=scripter.auth is not None),
+        middleware=middleware,
+        before_send=[
+            allow,
+            SecurityHeaders(docs_from_cdn=not (ui / "vendor" / "swagger-ui").is_dir()),
+        ],
         lifespan=[lifespan],
     )
+    # Built now (it is cached): every error response, as the handlers answer them.
+    document_problems(app.openapi_schema)
+    allow.learn(app.routes)
+    return app

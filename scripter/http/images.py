@@ -14,6 +14,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from scripter.domain.images import Image as ImageEntity
 from scripter.domain.images import ImageStatus
 from scripter.domain.ports import FileInfo
+from scripter.http.openapi import RawBodyOperation
+from scripter.http.params import Cursor, Id, LogLimit, LogOffset
 from scripter.http.schemas.files import FileEntry, NewFile, decode_file, file_entry, relative_path
 from scripter.http.uploads import read_limited
 from scripter.services.images import ImageDetail, ImageService
@@ -85,9 +87,7 @@ class ImageController(Controller):
         self,
         images: NamedDependency[ImageService],
         status: FromQuery[ImageStatus | None] = None,
-        cursor: Annotated[
-            int | None, QueryParameter(description="the next_cursor of the last page")
-        ] = None,
+        cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ImagePage:
         page, next_cursor = await images.list(status=status, before_id=cursor, limit=limit)
@@ -108,37 +108,29 @@ class ImageController(Controller):
         return _detail(detail)
 
     @get("/{image_id:int}", summary="An image with its file list")
-    async def get_image(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int]
-    ) -> Image:
+    async def get_image(self, images: NamedDependency[ImageService], image_id: Id) -> Image:
         return _detail(await images.get(image_id))
 
     @patch("/{image_id:int}", summary="Rename or describe an image (allowed in any status)")
     async def update_image(
         self,
         images: NamedDependency[ImageService],
-        image_id: FromPath[int],
+        image_id: Id,
         data: JSONBody[ImageUpdate],
     ) -> Image:
         await images.update(image_id, name=data.name, description=data.description)
         return _detail(await images.get(image_id))
 
     @delete("/{image_id:int}", summary="Delete the definition, its files and its Docker image")
-    async def delete_image(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int]
-    ) -> None:
+    async def delete_image(self, images: NamedDependency[ImageService], image_id: Id) -> None:
         await images.delete(image_id)
 
     @post("/{image_id:int}/build", status_code=HTTP_202_ACCEPTED, summary="Start a build")
-    async def build_image(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int]
-    ) -> Image:
+    async def build_image(self, images: NamedDependency[ImageService], image_id: Id) -> Image:
         return _image(await images.request_build(image_id))
 
     @post("/{image_id:int}/destroy", summary="Remove the Docker image, keep the definition")
-    async def destroy_image(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int]
-    ) -> Image:
+    async def destroy_image(self, images: NamedDependency[ImageService], image_id: Id) -> Image:
         return _image(await images.destroy(image_id))
 
     @get(
@@ -149,11 +141,9 @@ class ImageController(Controller):
     async def build_log(
         self,
         images: NamedDependency[ImageService],
-        image_id: FromPath[int],
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-        limit: Annotated[
-            int | None, QueryParameter(ge=1, description="at most this many bytes")
-        ] = None,
+        image_id: Id,
+        offset: LogOffset = 0,
+        limit: LogLimit = None,
     ) -> Response[bytes]:
         content, size = await images.read_build_log(image_id, offset, limit)
         headers = {"X-Next-Offset": str(offset + len(content)), "X-Log-Size": str(size)}
@@ -165,20 +155,28 @@ class ImageController(Controller):
         summary="Read one file",
     )
     async def read_file(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int], path: FromPath[str]
+        self,
+        images: NamedDependency[ImageService],
+        image_id: Id,
+        path: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> bytes:
-        return await images.read_file(image_id, relative_path(path))
+        return await images.read_file(image_id, relative_path(path, request))
 
-    @put("/{image_id:int}/files/{path:path}", summary="Create or replace one file (raw body)")
+    @put(
+        "/{image_id:int}/files/{path:path}",
+        summary="Create or replace one file (raw body)",
+        operation_class=RawBodyOperation,
+    )
     async def write_file(
         self,
         images: NamedDependency[ImageService],
-        image_id: FromPath[int],
+        image_id: Id,
         path: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> FileEntry:
         content = await read_limited(request, images.max_file_bytes)
-        return file_entry(await images.write_file(image_id, relative_path(path), content))
+        return file_entry(await images.write_file(image_id, relative_path(path, request), content))
 
     @delete(
         "/{image_id:int}/files/{path:path}",
@@ -186,6 +184,10 @@ class ImageController(Controller):
         summary="Delete one file (not the Dockerfile)",
     )
     async def delete_file(
-        self, images: NamedDependency[ImageService], image_id: FromPath[int], path: FromPath[str]
+        self,
+        images: NamedDependency[ImageService],
+        image_id: Id,
+        path: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> None:
-        await images.delete_file(image_id, relative_path(path))
+        await images.delete_file(image_id, relative_path(path, request))

@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from scripter.domain.jobs import Job as JobEntity
 from scripter.domain.jobs import JobStatus, JobTrigger
+from scripter.http.params import Cursor, Id, LogLimit, LogOffset, OptionalId
 from scripter.services.jobs import JobService
 
 
@@ -92,7 +93,7 @@ class RunController(Controller):
     async def run_script(
         self,
         jobs: NamedDependency[JobService],
-        script_id: FromPath[int],
+        script_id: Id,
         data: JSONBody[RunRequest | None] = None,
     ) -> Job:
         request = data or RunRequest()
@@ -110,11 +111,9 @@ class JobController(Controller):
     async def list_jobs(
         self,
         jobs: NamedDependency[JobService],
-        script_id: FromQuery[int | None] = None,
+        script_id: OptionalId = None,
         status: FromQuery[JobStatus | None] = None,
-        cursor: Annotated[
-            int | None, QueryParameter(description="the next_cursor of the last page")
-        ] = None,
+        cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> JobPage:
         page, next_cursor = await jobs.list(
@@ -123,7 +122,7 @@ class JobController(Controller):
         return JobPage(items=[job_view(j) for j in page], next_cursor=next_cursor)
 
     @get("/{job_id:int}", summary="One job: status, exit code, duration, revision, trigger")
-    async def get_job(self, jobs: NamedDependency[JobService], job_id: FromPath[int]) -> Job:
+    async def get_job(self, jobs: NamedDependency[JobService], job_id: Id) -> Job:
         return job_view(await jobs.get(job_id))
 
     @post(
@@ -131,7 +130,7 @@ class JobController(Controller):
         status_code=HTTP_202_ACCEPTED,
         summary="Cancel: a queued job never starts; a running one is stopped",
     )
-    async def cancel_job(self, jobs: NamedDependency[JobService], job_id: FromPath[int]) -> Job:
+    async def cancel_job(self, jobs: NamedDependency[JobService], job_id: Id) -> Job:
         return job_view(await jobs.cancel(job_id))
 
     @get(
@@ -142,11 +141,9 @@ class JobController(Controller):
     async def job_log(
         self,
         jobs: NamedDependency[JobService],
-        job_id: FromPath[int],
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-        limit: Annotated[
-            int | None, QueryParameter(ge=1, description="at most this many bytes")
-        ] = None,
+        job_id: Id,
+        offset: LogOffset = 0,
+        limit: LogLimit = None,
         download: Annotated[bool, QueryParameter(description="as an attachment")] = False,
     ) -> Response[bytes] | Stream:
         if limit is None:

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
+from scripter.http.params import MAX_OFFSET, Id
 from scripter.http.sse import (
     EVENT_STREAM,
     LOG_STREAM_DESCRIPTION,
@@ -28,7 +29,9 @@ LastEventId = Annotated[
 ]
 Offset = Annotated[
     int | None,
-    QueryParameter(ge=0, description="Byte offset to start at (Last-Event-ID wins)."),
+    QueryParameter(
+        ge=0, le=MAX_OFFSET, description="Byte offset to start at (Last-Event-ID wins)."
+    ),
 ]
 
 EVENTS_DESCRIPTION = """\
@@ -59,7 +62,7 @@ class LiveController(Controller):
     async def job_log_stream(
         self,
         live_logs: NamedDependency[LiveLogs],
-        job_id: FromPath[int],
+        job_id: Id,
         last_event_id: LastEventId = None,
         offset: Offset = None,
     ) -> Stream:
@@ -78,7 +81,7 @@ class LiveController(Controller):
     async def build_log_stream(
         self,
         live_logs: NamedDependency[LiveLogs],
-        image_id: FromPath[int],
+        image_id: Id,
         last_event_id: LastEventId = None,
         offset: Offset = None,
     ) -> Stream:

@@ -6,11 +6,13 @@ Domain errors carry the field at fault; Litestar's validation errors carry it in
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
@@ -30,9 +32,13 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def problem(
@@ -81,7 +87,7 @@ def handle_validation_error(
             if isinstance(item, dict):
                 errors.append(
                     {
-                        "field": item.get("key"),
+                        "field": _field_at_fault(item.get("key"), item.get("message")),
                         "message": item.get("message"),
                         "in": item.get("source"),
                     }
@@ -93,8 +99,27 @@ def handle_validation_error(
     return problem(400, detail or exc.detail, field=field, errors=errors)
 
 
+_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+
+
+def _field_at_fault(key: Any, message: Any) -> Any:
+    """A missing field is reported at the object that lacks it (``data``, the whole
+    body): name the field itself."""
+    missing = _MISSING.match(message) if isinstance(message, str) else None
+    if missing is None:
+        # Litestar names the whole body after the handler's parameter, ``data``.
+        return "body" if key == "data" else key
+    name = missing.group("name")
+    return name if key in (None, "", "data", "$", "body") else f"{key}.{name}"
+
+
 def handle_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    return problem(exc.status_code, exc.detail, headers=exc.headers)
+    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
+    if field is None and isinstance(exc.__cause__, SerializationException):
+        field = "body"  # the body is not JSON at all (Litestar's "Input data was truncated")
+    if field is None and exc.status_code == 413:
+        field = "body"  # over the server's body limit (request_max_body_size)
+    return problem(exc.status_code, exc.detail, field=field, headers=exc.headers)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -104,10 +129,27 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def handle_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
+    """A full disk (or quota) is the server's state, not a bug: say so, so that an
+    operator knows what to free. Services write files before they commit, so the
+    request changed nothing. Other OS errors are unexpected."""
+    if exc.errno in _DISK_FULL:
+        log.error(
+            "%s %s: the data directory's disk is full: %s", request.method, request.url.path, exc
+        )
+        return problem(
+            507,
+            "The data directory's disk is full: nothing was saved. Free some space "
+            "(old job logs, images), then try again.",
+        )
+    return handle_unexpected(request, exc)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_error,
+    OSError: handle_os_error,
     Exception: handle_unexpected,
 }
 

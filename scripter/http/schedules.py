@@ -8,9 +8,10 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from scripter.http.params import Id
 from scripter.http.schemas.schedules import (
     FiringPage,
     PreviewRequest,
@@ -32,7 +33,7 @@ class ScriptScheduleController(Controller):
 
     @get("/{script_id:int}/schedules", summary="The script's schedules")
     async def list_schedules(
-        self, schedules: NamedDependency[ScheduleService], script_id: FromPath[int]
+        self, schedules: NamedDependency[ScheduleService], script_id: Id
     ) -> list[Schedule]:
         return [schedule_out(d) for d in await schedules.list_for_script(script_id)]
 
@@ -46,7 +47,7 @@ class ScriptScheduleController(Controller):
     async def create_schedule(
         self,
         schedules: NamedDependency[ScheduleService],
-        script_id: FromPath[int],
+        script_id: Id,
         data: JSONBody[ScheduleCreate],
     ) -> Schedule:
         detail = await schedules.create(
@@ -80,7 +81,7 @@ class ScheduleController(Controller):
 
     @get("/{schedule_id:int}", summary="One schedule with its next fire times")
     async def get_schedule(
-        self, schedules: NamedDependency[ScheduleService], schedule_id: FromPath[int]
+        self, schedules: NamedDependency[ScheduleService], schedule_id: Id
     ) -> Schedule:
         return schedule_out(await schedules.get(schedule_id))
 
@@ -93,7 +94,7 @@ class ScheduleController(Controller):
     async def update_schedule(
         self,
         schedules: NamedDependency[ScheduleService],
-        schedule_id: FromPath[int],
+        schedule_id: Id,
         data: JSONBody[ScheduleUpdate],
     ) -> Schedule:
         return schedule_out(await schedules.update(schedule_id, patch_in(data)))
@@ -104,7 +105,7 @@ class ScheduleController(Controller):
         summary="Delete a schedule and its history (its jobs stay)",
     )
     async def delete_schedule(
-        self, schedules: NamedDependency[ScheduleService], schedule_id: FromPath[int]
+        self, schedules: NamedDependency[ScheduleService], schedule_id: Id
     ) -> None:
         await schedules.delete(schedule_id)
 
@@ -115,7 +116,7 @@ class ScheduleController(Controller):
     async def history(
         self,
         schedules: NamedDependency[ScheduleService],
-        schedule_id: FromPath[int],
+        schedule_id: Id,
         before: Annotated[
             datetime | None,
             QueryParameter(description="the next_cursor of the last page (a fire time)"),

@@ -13,6 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from scripter.http.openapi import RawBodyOperation
+from scripter.http.params import MAX_ID, Cursor, Id, Number
 from scripter.http.schemas.files import FileEntry, decode_file, file_entry, relative_path
 from scripter.http.schemas.scripts import (
     Revision,
@@ -42,11 +44,10 @@ class ScriptController(Controller):
         self,
         scripts: NamedDependency[ScriptService],
         image_id: Annotated[
-            int | None, QueryParameter(description="only the scripts that run on this image")
+            int | None,
+            QueryParameter(ge=1, le=MAX_ID, description="only the scripts that run on this image"),
         ] = None,
-        cursor: Annotated[
-            int | None, QueryParameter(description="the next_cursor of the last page")
-        ] = None,
+        cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ScriptPage:
         page, next_cursor = await scripts.list(image_id=image_id, before_id=cursor, limit=limit)
@@ -68,15 +69,14 @@ class ScriptController(Controller):
             timeout_seconds=data.timeout_seconds,
             network_mode=data.network_mode,
             log_limit_bytes=data.log_limit_bytes,
+            read_only_root=data.read_only_root,
             keep_last=data.keep_last,
             keep_days=data.keep_days,
         )
         return detail_out(detail)
 
     @get("/{script_id:int}", summary="A script with its file list and current revision")
-    async def get_script(
-        self, scripts: NamedDependency[ScriptService], script_id: FromPath[int]
-    ) -> Script:
+    async def get_script(self, scripts: NamedDependency[ScriptService], script_id: Id) -> Script:
         return detail_out(await scripts.get(script_id))
 
     @patch(
@@ -88,7 +88,7 @@ class ScriptController(Controller):
     async def update_script(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
+        script_id: Id,
         data: JSONBody[ScriptUpdate],
     ) -> Script:
         return detail_out(await scripts.update(script_id, patch_in(data)))
@@ -97,9 +97,7 @@ class ScriptController(Controller):
         "/{script_id:int}",
         summary="Delete the script with its revisions, jobs, schedules, files and logs",
     )
-    async def delete_script(
-        self, scripts: NamedDependency[ScriptService], script_id: FromPath[int]
-    ) -> None:
+    async def delete_script(self, scripts: NamedDependency[ScriptService], script_id: Id) -> None:
         await scripts.delete(script_id)
 
     # --- files ----------------------------------------------------------------------
@@ -112,24 +110,28 @@ class ScriptController(Controller):
     async def read_file(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
+        script_id: Id,
         path: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> bytes:
-        return await scripts.read_file(script_id, relative_path(path))
+        return await scripts.read_file(script_id, relative_path(path, request))
 
     @put(
         "/{script_id:int}/files/{path:path}",
         summary="Create or replace one file (raw body; a new revision)",
+        operation_class=RawBodyOperation,
     )
     async def write_file(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
+        script_id: Id,
         path: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> FileEntry:
         content = await read_limited(request, scripts.max_file_bytes)
-        return file_entry(await scripts.write_file(script_id, relative_path(path), content))
+        return file_entry(
+            await scripts.write_file(script_id, relative_path(path, request), content)
+        )
 
     @delete(
         "/{script_id:int}/files/{path:path}",
@@ -139,16 +141,17 @@ class ScriptController(Controller):
     async def delete_file(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
+        script_id: Id,
         path: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> None:
-        await scripts.delete_file(script_id, relative_path(path))
+        await scripts.delete_file(script_id, relative_path(path, request))
 
     # --- revisions --------------------------------------------------------------------
 
     @get("/{script_id:int}/revisions", summary="The script's revisions, newest first")
     async def list_revisions(
-        self, scripts: NamedDependency[ScriptService], script_id: FromPath[int]
+        self, scripts: NamedDependency[ScriptService], script_id: Id
     ) -> list[RevisionSummary]:
         return [revision_summary(r) for r in await scripts.list_revisions(script_id)]
 
@@ -159,8 +162,8 @@ class ScriptController(Controller):
     async def get_revision(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
-        number: FromPath[int],
+        script_id: Id,
+        number: Number,
     ) -> Revision:
         return revision_out(await scripts.get_revision(script_id, number))
 
@@ -172,7 +175,7 @@ class ScriptController(Controller):
     async def restore_revision(
         self,
         scripts: NamedDependency[ScriptService],
-        script_id: FromPath[int],
-        number: FromPath[int],
+        script_id: Id,
+        number: Number,
     ) -> Script:
         return detail_out(await scripts.restore(script_id, number))

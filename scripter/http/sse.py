@@ -19,6 +19,7 @@ from litestar.response import Stream
 from scripter.domain.errors import InvalidInput
 from scripter.domain.events import DomainEvent, encode_event
 from scripter.domain.logs import KeepAlive, LogChunk, LogEnd, LogItem, LogReset
+from scripter.http.params import MAX_OFFSET
 from scripter.services.live_events import EventItem, Resync
 
 EVENT_STREAM = "text/event-stream"
@@ -57,9 +58,9 @@ def resume_offset(last_event_id: str | None, offset: int | None) -> int:
             value = int(last_event_id.strip())
         except ValueError:
             value = -1
-        if value < 0:
+        if not 0 <= value <= MAX_OFFSET:
             raise InvalidInput(
-                "Last-Event-ID must be a byte offset (an integer, 0 or more)",
+                f"Last-Event-ID must be a byte offset (an integer from 0 to {MAX_OFFSET})",
                 field="Last-Event-ID",
             )
         return value

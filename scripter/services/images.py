@@ -29,6 +29,7 @@ from scripter.domain.ports import (
     ContainerRuntime,
     FileInfo,
     FileStore,
+    ImageInUse,
     SourceArea,
     UnitOfWorkFactory,
 )
@@ -241,7 +242,7 @@ class ImageService:
             # Remove the Docker image before committing: if Docker refuses, the
             # record still says built, which is the truth.
             if docker_ref:
-                await self._runtime.remove_image(docker_ref)
+                await self._remove_docker_image(image, docker_ref)
             await uow.images.update(image)
             await uow.commit()
         return image
@@ -256,11 +257,19 @@ class ImageService:
                 names = ", ".join(sorted(s.name for s in users))
                 raise Conflict(f"image {image.name!r} is used by scripts: {names}")
             if image.docker_image_id or image.tag:
-                await self._runtime.remove_image(image.docker_image_id or image.tag or "")
+                await self._remove_docker_image(image, image.docker_image_id or image.tag or "")
             await uow.images.delete(image_id)
             uow.emit(ImageDeleted(image_id=image_id, name=image.name))
             await uow.commit()
         await self._files.delete_owner(IMAGES, image_id)
+
+    async def _remove_docker_image(self, image: Image, reference: str) -> None:
+        try:
+            await self._runtime.remove_image(reference)
+        except ImageInUse:
+            raise Conflict(
+                f"image {image.name!r} is in use by a running job; wait for it to end or cancel it"
+            ) from None
 
     # --- the worker's side ----------------------------------------------------------
 

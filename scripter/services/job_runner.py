@@ -42,6 +42,9 @@ NAMESPACE_LABEL = "scripter.namespace"
 SOURCE_MOUNT = "/scripter/src"
 LOG_MOUNT = "/scripter/output.log"
 ORPHAN_AFTER_SECONDS = 120.0
+DISK_FULL_BELOW_BYTES = 1024 * 1024
+"""A failed job whose log's disk has less room than this is reported as stopped by
+the full disk (a print of a few kilobytes fails there already)."""
 _RECORD_ATTEMPTS = 3
 # The container's own shell sends stdout and stderr, merged, into the log file.
 _LAUNCH = 'exec "$@" >>' + LOG_MOUNT + " 2>&1"
@@ -56,7 +59,8 @@ class RunnerSettings:
     keep_days: int | None = 30
     stop_grace_seconds: float = 10.0
     read_only_root: bool = True
-    """Jobs see a read-only root file system with a writable ``/tmp``."""
+    """Jobs see a read-only root file system with a writable ``/tmp``, unless their
+    script says otherwise (``Script.read_only_root``)."""
     tmp_size_mb: int = 256
     host_data_directory: Path | None = None
     """The data directory as the Docker engine sees it (None: the same path)."""
@@ -71,6 +75,15 @@ class RunnerSettings:
     slot_wait_seconds: float = 600.0
     """A request that waits longer for a free slot goes back to the queue (RabbitMQ
     closes channels whose messages stay unacknowledged for 30 minutes)."""
+    retry_seconds: float = 1.0
+    """First pause before a supervisor tries again after the database or the Docker
+    engine failed it (a restart, a network cut); doubled each time up to
+    ``retry_max_seconds``. It never gives up while the worker runs: a job must not
+    stay ``running`` because its end could not be recorded at the first try."""
+    retry_max_seconds: float = 30.0
+    start_record_patience_seconds: float = 300.0
+    """How long a started container waits for its start to be recorded (the database
+    restarting) before it is stopped and the request goes back to the queue."""
 
 
 @dataclass(eq=False)
@@ -158,9 +171,20 @@ class JobRunner:
             revision = await uow.scripts.get_revision(job.script_id, job.revision)
         run = revision.revision_settings()
         source = self._files.revision_dir(job.script_id, job.revision)
-        await self._files.materialize(source, revision.file_contents())
         log_path = self._files.root / (job.log_path or "")
-        await self._files.create_empty(log_path)
+        try:
+            await self._files.materialize(source, revision.file_contents())
+            await self._files.create_empty(log_path)
+        except OSError as exc:
+            # A full disk, a read-only or vanished data directory: say so on the job
+            # rather than sending the request round the queue unseen.
+            reason = f"its files could not be written to the data directory: {exc}"
+            await self._record(
+                job_id,
+                lambda j, now: j.finish(now, JobStatus.FAILED, exit_code=None, error=reason),
+                only_if=JobStatus.QUEUED,
+            )
+            return None
         spec = self._spec(job, run, source, log_path)
         try:
             container_id = await self._runtime.run(spec)
@@ -184,20 +208,54 @@ class JobRunner:
             )
             return None
         try:
-            async with self._uow() as uow:
-                job = await uow.jobs.get(job_id)
-                job.start(self._clock.now(), container_id=container_id)
-                job.engine_id = await self._runtime.engine_id()
-                await uow.jobs.update(job)
-                await uow.commit()
-        except (ConcurrentUpdate, IllegalTransition):
-            # Cancelled meanwhile, or started by someone else: ours must not run.
+            await self._record_start(job_id, container_id)
+        except (ConcurrentUpdate, IllegalTransition, NotFound):
+            # Cancelled or deleted meanwhile, or started by someone else: ours must
+            # not run.
             await self._runtime.kill(container_id)
             await self._runtime.remove_container(container_id)
             return None
+        except Exception:
+            # The database stayed unreachable: stop ours, so that the redelivered
+            # request starts the job once, not beside a container nobody records.
+            with contextlib.suppress(Exception):
+                await self._runtime.kill(container_id)
+                await self._runtime.remove_container(container_id)
+            raise
         # Which worker ran which job, for operators of several (and the scale-out tests).
         log.info("job %s started in container %s", job_id, container_id[:12])
         return _Supervised(job_id=job_id, container_id=container_id)
+
+    async def _record_start(self, job_id: int, container_id: str) -> None:
+        """Record the job running in ``container_id``. The container runs already, so
+        a database that is briefly unreachable (a restart) is waited for, within
+        ``start_record_patience_seconds``; a refusal of the state machine is not."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._settings.start_record_patience_seconds
+        delay = self._settings.retry_seconds
+        while True:
+            try:
+                async with self._uow() as uow:
+                    job = await uow.jobs.get(job_id)
+                    job.start(self._clock.now(), container_id=container_id)
+                    job.engine_id = await self._runtime.engine_id()
+                    await uow.jobs.update(job)
+                    await uow.commit()
+                return
+            except (ConcurrentUpdate, IllegalTransition, NotFound):
+                raise
+            except Exception as exc:
+                if loop.time() + delay > give_up:
+                    raise
+                log.warning(
+                    "job %s: recording its start failed (%s: %s); trying again in %.0f s",
+                    job_id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._settings.retry_max_seconds)
 
     def _spec(self, job: Job, run: RevisionSettings, source: Path, log_path: Path) -> ContainerSpec:
         env = {**{v.name: v.value for v in run.env}, **job.env, "PYTHONUNBUFFERED": "1"}
@@ -228,7 +286,9 @@ class JobRunner:
             memory_bytes=run.limits.memory_mb * 1024 * 1024 if run.limits.memory_mb else None,
             nano_cpus=int(run.limits.cpus * 1e9) if run.limits.cpus else None,
             pids_limit=run.limits.pids,
-            read_only_rootfs=self._settings.read_only_root,
+            read_only_rootfs=(
+                self._settings.read_only_root if run.read_only_root is None else run.read_only_root
+            ),
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={self._settings.tmp_size_mb}m"},
         )
 
@@ -267,20 +327,37 @@ class JobRunner:
         task.add_done_callback(self._tasks.discard)
 
     async def _supervise(self, supervised: _Supervised) -> None:
+        # The worker stopping cancels this: the container runs on, the next worker
+        # re-attaches. Anything else (the database or the engine unreachable) is
+        # tried again: every step of _follow can be repeated, and giving up would
+        # leave the job recorded ``running`` until some worker restarts.
+        delay = self._settings.retry_seconds
         try:
-            await self._follow(supervised)
-        except asyncio.CancelledError:
-            raise  # the worker stops: the container runs on, the next worker re-attaches
-        except Exception:
-            log.exception(
-                "supervising job %s failed; it is re-attached on restart", supervised.job_id
-            )
+            while True:
+                try:
+                    await self._follow(supervised)
+                    return
+                except Exception as exc:
+                    log.warning(
+                        "supervising job %s failed (%s: %s); trying again in %.0f s",
+                        supervised.job_id,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._settings.retry_max_seconds)
         finally:
             self._supervised.pop(supervised.job_id, None)
             self._slots.release()
 
     async def _follow(self, supervised: _Supervised) -> None:
         job = await self._load(supervised.job_id)
+        if job.status.is_final:
+            # Recorded already (by an earlier try whose removal failed, or another
+            # worker): only the container is left to remove.
+            await self._remove(supervised.container_id)
+            return
         run = await self._run_settings(job)
         limit = run.log_limit_bytes or self._settings.log_limit_bytes
         log_path = self._files.root / (job.log_path or "")
@@ -304,8 +381,15 @@ class JobRunner:
                 cancelled.cancel()
                 now = self._clock.now()
                 if exited in done:
-                    exited.result()  # raises if the wait failed (container gone)
+                    # The wait ended: an exit, or a failure (the container is gone, the
+                    # engine's event stream broke). The engine's own record decides;
+                    # inspect raises while the engine is unreachable (tried again).
                     info = await self._runtime.inspect(supervised.container_id)
+                    if info is not None and info.exit_code is None:
+                        if exited.exception() is not None:
+                            await asyncio.sleep(self._settings.poll_seconds)
+                        exited = asyncio.create_task(self._runtime.wait(supervised.container_id))
+                        continue
                     await self._finish_exited(job, supervised.container_id, info, run)
                     return
                 if supervised.cancel.is_set():
@@ -351,13 +435,26 @@ class JobRunner:
             )
             return
         exit_code, oom = info.exit_code, info.oom_killed
-        await self._record(
-            job.require_id,
-            lambda j, now: j.finish_from_exit(
-                now, exit_code, oom_killed=oom, memory_mb=run.limits.memory_mb
-            ),
-        )
+        disk_full = None if exit_code == 0 or oom else await self._disk_full(job)
+
+        def finish(j: Job, now: datetime) -> None:
+            j.finish_from_exit(now, exit_code, oom_killed=oom, memory_mb=run.limits.memory_mb)
+            if disk_full is not None:
+                j.error = f"{disk_full}; {j.error}"
+
+        await self._record(job.require_id, finish)
         await self._remove(container_id)
+
+    async def _disk_full(self, job: Job) -> str | None:
+        """Why a job failed, when its log's disk is full: its writes failed (ENOSPC),
+        which the job only shows as some exit code, and the log cannot say so."""
+        free = await self._files.free_bytes(self._files.root / (job.log_path or ""))
+        if free >= DISK_FULL_BELOW_BYTES:
+            return None
+        return (
+            f"the disk holding its log is full ({free} bytes free), "
+            "so its output could not all be written"
+        )
 
     async def _stop(self, job: Job, container_id: str, status: JobStatus, reason: str) -> None:
         await self._runtime.stop(container_id, self._settings.stop_grace_seconds)

@@ -9,13 +9,16 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from scripter.domain.clock import Clock
 from scripter.domain.errors import Conflict, InvalidInput
-from scripter.domain.images import ImageStatus
-from scripter.domain.jobs import Job, JobStatus, JobTrigger, log_file_name
+from scripter.domain.images import Image, ImageStatus
+from scripter.domain.jobs import Job, JobStatus, JobTrigger
 from scripter.domain.ports import FileStore, UnitOfWork, UnitOfWorkFactory
 from scripter.domain.scripts import Script
+from scripter.domain.secrets import SecretMask
+from scripter.services.job_secrets import JobSecrets
 
 MAX_ARGS = 200
 MAX_ARG_CHARS = 10_000
@@ -60,9 +63,38 @@ def validate_run_input(
     return (None if args is None else list(args)), overrides
 
 
+def is_runnable(script: Script, image: Image) -> bool:
+    """Whether a job of ``script`` can be queued now (``enqueue_job`` says why not)."""
+    return image.status == ImageStatus.BUILT and bool(image.tag) and script.current_revision >= 1
+
+
+def new_job(
+    script: Script,
+    image: Image,
+    *,
+    now: datetime,
+    trigger: JobTrigger,
+    args: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    schedule_id: int | None = None,
+) -> Job:
+    """A job of the script's current revision, not saved yet; ``args`` None: the
+    script's own."""
+    return Job(
+        script_id=script.require_id,
+        revision=script.current_revision,
+        image_id=image.require_id,
+        image_tag=image.tag,
+        trigger=trigger,
+        schedule_id=schedule_id,
+        args=list(script.args if args is None else args),
+        env=dict(env or {}),
+        created_at=now,
+    )
+
+
 async def enqueue_job(
     uow: UnitOfWork,
-    files: FileStore,
     script: Script,
     *,
     now: datetime,
@@ -83,31 +115,30 @@ async def enqueue_job(
     if script.current_revision < 1:
         raise Conflict(f"script {script.name!r} has no saved revision yet")
     job = await uow.jobs.add(
-        Job(
-            script_id=script.require_id,
-            revision=script.current_revision,
-            image_id=image.require_id,
-            image_tag=image.tag,
+        new_job(
+            script,
+            image,
+            now=now,
             trigger=trigger,
+            args=args,
+            env=env,
             schedule_id=schedule_id,
-            args=list(script.args if args is None else args),
-            env=dict(env or {}),
-            created_at=now,
         )
     )
-    # The log's name needs the id; it is relative to the data directory.
-    log = files.job_log(script.require_id, log_file_name(now, job.require_id))
-    job.log_path = str(log.relative_to(files.root))
-    job.queued()
-    await uow.jobs.update(job)
+    job.queued()  # its event goes out with the commit (``add`` tracks the job)
     return job
 
 
 class JobService:
+    """Jobs as clients see them: the values that a job's environment overrides give
+    to secret variables read ``****`` (``JobSecrets.shown``), and logs are served
+    with the job's secrets masked."""
+
     def __init__(self, *, uow: UnitOfWorkFactory, files: FileStore, clock: Clock) -> None:
         self._uow = uow
         self._files = files
         self._clock = clock
+        self._secrets = JobSecrets(uow)
 
     async def run_now(
         self,
@@ -122,7 +153,6 @@ class JobService:
             script = await uow.scripts.get(script_id)
             job = await enqueue_job(
                 uow,
-                self._files,
                 script,
                 now=self._clock.now(),
                 trigger=trigger,
@@ -130,7 +160,7 @@ class JobService:
                 env=overrides,
             )
             await uow.commit()
-        return job
+        return await self._secrets.shown(job)
 
     async def cancel(self, job_id: int) -> Job:
         async with self._uow() as uow:
@@ -138,11 +168,10 @@ class JobService:
             job.request_cancel(self._clock.now())
             await uow.jobs.update(job)
             await uow.commit()
-        return job
+        return await self._secrets.shown(job)
 
     async def get(self, job_id: int) -> Job:
-        async with self._uow() as uow:
-            return await uow.jobs.get(job_id)
+        return await self._secrets.shown(await self._load(job_id))
 
     async def list(
         self,
@@ -158,48 +187,104 @@ class JobService:
                 script_id=script_id, status=status, before_id=before_id, limit=limit + 1
             )
         more = len(page) > limit
-        page = page[:limit]
+        page = [await self._secrets.shown(job) for job in page[:limit]]
         return page, (page[-1].require_id if more and page else None)
 
     async def log_chunks(
         self, job_id: int, offset: int = 0, chunk_bytes: int = 1 << 20
     ) -> tuple[JobLog, AsyncIterator[bytes]]:
         """The log from ``offset`` to its current end, read a chunk at a time (memory
-        does not grow with the log), and its size and next offset."""
-        head = await self.read_log(job_id, offset, limit=0)
-        if head.file_name is None:
-            return head, _nothing()
-        job = await self.get(job_id)
-        path = self._files.root / (job.log_path or "")
-        end = max(head.size, offset)
+        does not grow with the log), and its size and next offset. Secrets are masked
+        (see ``read_log``)."""
+        _check_offset(offset)
+        job = await self._load(job_id)
+        if job.log_path is None:
+            return JobLog(content=b"", next_offset=offset, file_name=None), _nothing()
+        path = self._files.root / job.log_path
+        mask = await self._secrets.mask(job)
+        size = await self._files.size(path)
+        end = max(size, offset)
+        if mask and not job.status.is_final:
+            # Where the served part ends is in the headers, before the body: settle
+            # now whether the log's last bytes must wait for the rest of a secret.
+            _, end = await _masked_range(
+                self._files, path, mask, max(offset, end - mask.lookaround), end, growing=True
+            )
 
         async def chunks() -> AsyncIterator[bytes]:
             position = offset
             while position < end:
-                data = await self._files.read_range(
-                    path, position, min(chunk_bytes, end - position)
-                )
-                if not data:
-                    return
-                position += len(data)
+                stop = min(end, position + chunk_bytes)
+                if mask:
+                    data, stop = await _masked_range(
+                        self._files, path, mask, position, stop, growing=False
+                    )
+                    if stop == position:
+                        return  # the file was cut meanwhile
+                else:
+                    data = await self._files.read_range(path, position, stop - position)
+                    if not data:
+                        return
+                    stop = position + len(data)
+                position = stop
                 yield data
 
-        return JobLog(
-            content=b"", next_offset=end, file_name=head.file_name, size=head.size
-        ), chunks()
+        return JobLog(content=b"", next_offset=end, file_name=path.name, size=size), chunks()
 
     async def read_log(self, job_id: int, offset: int = 0, limit: int | None = None) -> JobLog:
-        if offset < 0:
-            raise InvalidInput("offset must be 0 or more", field="offset")
-        job = await self.get(job_id)
+        """``limit`` bytes of the log from ``offset`` (to its end when None).
+
+        The secret values the job ran with read ``****`` (``scripter.domain.secrets``);
+        offsets still count the raw file, so ``next_offset`` is where the next read
+        starts. While the job runs, a last few bytes that may begin a secret are
+        left for the next read (``next_offset`` stops before them).
+        """
+        _check_offset(offset)
+        job = await self._load(job_id)
         if job.log_path is None:
             return JobLog(content=b"", next_offset=offset, file_name=None)
         path = self._files.root / job.log_path
+        mask = await self._secrets.mask(job)  # status first, then the file: see below
         size = await self._files.size(path)
-        content = await self._files.read_range(path, offset, limit)
-        return JobLog(
-            content=content, next_offset=offset + len(content), file_name=path.name, size=size
+        if not mask:
+            content = await self._files.read_range(path, offset, limit)
+            return JobLog(
+                content=content, next_offset=offset + len(content), file_name=path.name, size=size
+            )
+        end = size if limit is None else min(size, offset + limit)
+        # A job recorded finished had written its whole log before: nothing follows.
+        content, next_offset = await _masked_range(
+            self._files, path, mask, offset, end, growing=not job.status.is_final
         )
+        return JobLog(content=content, next_offset=next_offset, file_name=path.name, size=size)
+
+    async def _load(self, job_id: int) -> Job:
+        async with self._uow() as uow:
+            return await uow.jobs.get(job_id)
+
+
+def _check_offset(offset: int) -> None:
+    if offset < 0:
+        raise InvalidInput("offset must be 0 or more", field="offset")
+
+
+async def _masked_range(
+    files: FileStore, path: Path, mask: SecretMask, start: int, end: int, *, growing: bool
+) -> tuple[bytes, int]:
+    """The served bytes of the raw range ``[start, end)`` of a log, and the offset the
+    next read starts at: ``end``, or before it when the log ``growing`` ends within a
+    secret's length of ``end`` with bytes that may begin a secret (they wait for
+    their rest), or at the file's end if it is shorter (cut meanwhile)."""
+    if start >= end:
+        return b"", start
+    behind = min(start, mask.lookaround)
+    window = await files.read_range(path, start - behind, behind + end - start + mask.lookaround)
+    window_end = start - behind + len(window)
+    stop = min(end, window_end)
+    if growing and window_end < end + mask.lookaround:
+        stop = min(stop, window_end - mask.hold(window))
+    stop = max(stop, start)
+    return mask.mask(window, start - behind, start, stop), stop
 
 
 async def _nothing() -> AsyncIterator[bytes]:

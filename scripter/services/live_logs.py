@@ -49,6 +49,8 @@ from scripter.domain.logs import (
     sendable,
 )
 from scripter.domain.ports import FileStore, LogReader, LogTailer, UnitOfWorkFactory
+from scripter.domain.secrets import NO_SECRETS, SecretMask
+from scripter.services.job_secrets import JobSecrets
 from scripter.services.live_events import EventFeed
 
 log = logging.getLogger(__name__)
@@ -206,18 +208,31 @@ class _Cursor:
     def limit(self) -> int:
         return self.settings.chunk_bytes
 
-    def take(self, data: bytes, *, ended: bool) -> LogChunk | None:
-        """What to send of ``data`` (read from ``offset``); None: nothing yet."""
+    def take(
+        self, data: bytes, *, ended: bool, mask: SecretMask = NO_SECRETS, behind: bytes = b""
+    ) -> LogChunk | None:
+        """What to send of ``data`` (read from ``offset``); None: nothing yet.
+
+        With secrets to ``mask``, ``behind`` is the ``mask.lookaround`` bytes before
+        ``offset`` (fewer at the start of the log); a tail that may begin a secret
+        waits for the rest, unless the log ``ended`` there.
+        """
         now = self.clock()
         full = len(data) >= self.settings.chunk_bytes
+        complete = ended and not full
+        visible = data
+        if mask and not complete:
+            visible = data[: len(data) - mask.hold(behind + data)]
         flush = (
             self.held_since is not None
             and now - self.held_since >= self.settings.hold_partial_line_seconds
         )
-        count = sendable(data, full=full, flush=flush, complete=ended and not full) if data else 0
+        count = sendable(visible, full=full, flush=flush, complete=complete) if visible else 0
         self.backlog = full
         self.at_end = not full and count == len(data)
-        if count == len(data):
+        if count == len(visible):
+            # Everything but a possible start of a secret is sent: wait for the file
+            # to grow (or the job to end), not for a partial line's hold.
             self.held_since = None
         elif count or flush or self.held_since is None:
             # A new partial line; or, after a flush that could send nothing (only the
@@ -225,9 +240,14 @@ class _Cursor:
             self.held_since = now
         if not count:
             return None
+        if mask:
+            start = self.offset
+            sent = mask.mask(behind + data, start - len(behind), start, start + count)
+        else:
+            sent = data if count == len(data) else data[:count]
         self.offset += count
         self.quiet_since = now
-        return LogChunk(data if count == len(data) else data[:count], self.offset)
+        return LogChunk(sent, self.offset)
 
     def reset(self, reason: str) -> LogReset:
         self.offset, self.held_since, self.quiet_since = 0, None, self.clock()
@@ -248,6 +268,24 @@ class _Cursor:
         return True
 
 
+async def _read(reader: LogReader | None, cursor: _Cursor, mask: SecretMask) -> tuple[bytes, bytes]:
+    """The bytes before the cursor that masking needs (``mask.lookaround`` of them),
+    and up to a chunk from the cursor on (a lookaround more with secrets: the tail
+    that waits for the rest of a secret is shorter than that, so a full chunk always
+    sends something)."""
+    if reader is None:
+        return b"", b""
+    if not mask:
+        return b"", await reader.read(cursor.offset, cursor.limit)
+    behind = min(cursor.offset, mask.lookaround)
+    window = await reader.read(cursor.offset - behind, behind + cursor.limit + mask.lookaround)
+    if len(window) < behind:
+        # Shorter than the cursor's offset: the reader says so only for a read from
+        # beyond the end, and this one started before the offset.
+        raise LogTruncated(cursor.offset - behind + len(window))
+    return window[:behind], window[behind:]
+
+
 class LiveLogs:
     def __init__(
         self,
@@ -264,15 +302,18 @@ class LiveLogs:
         self._feed = feed
         self._settings = settings
         self._watches: dict[_Key, _EndWatch] = {}
+        self._secrets = JobSecrets(uow)
         feed.observe(self._on_event)
 
     async def job_log(self, job_id: int, offset: int = 0) -> AsyncGenerator[LogItem, None]:
-        """The job's log from ``offset``, live until the job ends. ``NotFound`` now if
-        there is no such job."""
+        """The job's log from ``offset``, live until the job ends, with the secret
+        values it ran with masked (``scripter.domain.secrets``; chunk ends stay
+        offsets in the raw file). ``NotFound`` now if there is no such job."""
         async with self._uow() as uow:
             job = await uow.jobs.get(job_id)
+        mask = await self._secrets.mask(job)
         path = self._files.root / job.log_path if job.log_path else None
-        return self._follow(path, offset, ("job", job_id), job_outcome(job))
+        return self._follow(path, offset, ("job", job_id), job_outcome(job), mask)
 
     async def build_log(self, image_id: int, offset: int = 0) -> AsyncGenerator[LogItem, None]:
         """The image's build log from ``offset``, live until the build ends."""
@@ -284,7 +325,12 @@ class LiveLogs:
     # --- following ----------------------------------------------------------------
 
     async def _follow(
-        self, path: Path | None, offset: int, key: _Key, outcome: Outcome | None
+        self,
+        path: Path | None,
+        offset: int,
+        key: _Key,
+        outcome: Outcome | None,
+        mask: SecretMask = NO_SECRETS,
     ) -> AsyncGenerator[LogItem, None]:
         loop = asyncio.get_running_loop()
         waker = _Waker(loop)
@@ -309,11 +355,11 @@ class LiveLogs:
                 if outcome is None and watch is not None:
                     outcome = watch.outcome
                 try:
-                    data = await reader.read(cursor.offset, cursor.limit) if reader else b""
+                    behind, data = await _read(reader, cursor, mask)
                 except LogTruncated as truncated:
                     yield cursor.reset(f"the log was truncated to {truncated.size} bytes")
                     continue
-                chunk = cursor.take(data, ended=outcome is not None)
+                chunk = cursor.take(data, ended=outcome is not None, mask=mask, behind=behind)
                 if chunk is not None:
                     yield chunk
                     if cursor.backlog:

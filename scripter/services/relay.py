@@ -25,7 +25,10 @@ class OutboxRelay:
         bus: EventBus,
         *,
         sweep_seconds: float = 2.0,
-        max_backoff_seconds: float = 30.0,
+        # Short: an attempt while the broker is down fails before any network I/O
+        # (the bus knows it is disconnected) and costs one small outbox query, and
+        # the backoff is how late work requested in an outage starts once it is back.
+        max_backoff_seconds: float = 5.0,
         batch_size: int = 100,
     ) -> None:
         self._outbox = outbox

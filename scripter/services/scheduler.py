@@ -5,19 +5,28 @@ indexed query), not on a fixed tick, then fires what is due. A schedule saved in
 this process wakes it at once (``wake``, after the commit); one saved by another
 process (``scripter api`` beside ``scripter scheduler``) is not announced to it,
 so with several processes the loop also looks again at least every
-``recheck_seconds``. Each fire time is one transaction that
+``recheck_seconds``. A firing is one transaction that
 
-1. claims the schedule with one conditional UPDATE on the ``next_run_at`` it saw,
+1. claims the schedule with a conditional UPDATE on the ``next_run_at`` it saw,
    moving it to its next fire time,
 2. records the firing, unique per (schedule, fire time), and
-3. queues the job (``enqueue_job``) and the events ``ScheduleFired`` /
-   ``ScheduleSkipped`` (outbox),
+3. queues the job and the events ``ScheduleFired`` / ``ScheduleSkipped`` (outbox),
 
 then commits. Several schedulers on one database, a crash anywhere, or a tick run
 twice for the same instant can therefore never create a second job for a fire
 time: of two claims on the same ``next_run_at`` the database lets one through, and
 a crash before commit leaves nothing behind (the schedule is still due, and fires
 when a scheduler runs again).
+
+Two paths share those rules. The plain firings of a tick (a job to start, overlap
+``allow``, the image built) go **together**, set-based: one transaction locks the
+due rows (MariaDB skips rows another scheduler holds, so schedulers take disjoint
+batches), claims them with one UPDATE per (seen, next) pair, inserts their jobs,
+firings and events with one statement each, and commits. Thousands of schedules
+due in one second then cost a handful of statements instead of thousands of
+transactions. Everything else (skips, overlap ``skip``/``replace``, a broken
+schedule), and any batch whose set-based claim fails, goes **one by one**, each
+fire time in a transaction of its own, which records exactly why.
 """
 
 from __future__ import annotations
@@ -32,10 +41,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scripter.domain.clock import Clock
+from scripter.domain.cron import CronSchedule
 from scripter.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
 from scripter.domain.events import ScheduleFired, ScheduleSkipped
-from scripter.domain.jobs import JobTrigger
-from scripter.domain.ports import FileStore, UnitOfWork, UnitOfWorkFactory
+from scripter.domain.jobs import Job, JobTrigger
+from scripter.domain.ports import UnitOfWork, UnitOfWorkFactory
 from scripter.domain.schedules import (
     FiringOutcome,
     FiringPlan,
@@ -44,7 +54,7 @@ from scripter.domain.schedules import (
     ScheduleFiring,
     plan_firing,
 )
-from scripter.services.jobs import enqueue_job
+from scripter.services.jobs import enqueue_job, is_runnable, new_job
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +78,14 @@ class SchedulerSettings:
     """Longest sleep. A schedule saved in this process wakes the scheduler at once;
     one saved by another process (an ``api`` next to this ``scheduler``) is only
     seen at the next re-check, so this bounds how late such a change can be."""
-    batch: int = 100
-    """Due schedules read at a time."""
+    batch: int = 500
+    """Due schedules read (and fired together) at a time."""
     retry_seconds: float = 1.0
     """A schedule whose firing failed unexpectedly (a deadlock, a lost connection) is
     retried after this long, doubling with each further failure up to a minute."""
     concurrency: int = 1
-    """Fire times carried out at once, each in its own transaction. More helps when
-    many schedules are due together on MariaDB; SQLite has one writer at a time."""
+    """Fire times carried out one by one at once, each in its own transaction (the
+    firings that go together are one transaction anyway)."""
 
 
 class ClaimResult(enum.StrEnum):
@@ -105,13 +115,11 @@ class Scheduler:
         self,
         *,
         uow: UnitOfWorkFactory,
-        files: FileStore,
         clock: Clock,
         settings: SchedulerSettings | None = None,
         wait: Wait = wait_for_event,
     ) -> None:
         self._uow = uow
-        self._files = files
         self._clock = clock
         self._settings = settings or SchedulerSettings()
         self._wait = wait
@@ -186,18 +194,23 @@ class Scheduler:
     # --- one pass -------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
-        """Fire every schedule due now (up to ``batch`` of them), each fire time in a
-        transaction of its own. Safe to run at the same time in several processes
-        and to run twice for the same instant."""
+        """Fire every schedule due now (up to ``batch`` of them): the plain ones
+        together in one transaction, the rest one by one. Safe to run at the same
+        time in several processes and to run twice for the same instant."""
         now = self._clock.now()
         report = TickReport(now=now)
         self._retry_at = {k: t for k, t in self._retry_at.items() if t > now}
         async with self._uow() as uow:
-            due = await uow.schedules.due(now, limit=self._settings.batch + len(self._retry_at))
-        ready = [s for s in due if s.require_id not in self._retry_at]
-        # Earliest first; schedules due at the same time in a random order, so that
-        # several schedulers mostly claim different ones instead of queueing on the
-        # same rows (each transaction locks one schedule row: no deadlock either way).
+            due = await uow.schedules.lock_due(
+                now, limit=self._settings.batch + len(self._retry_at)
+            )
+            ready = [s for s in due if s.require_id not in self._retry_at]
+            fired = await self._fire_together(uow, ready, now)
+        report.fired += len(fired)
+        ready = [s for s in ready if s.require_id not in fired]
+        # One by one, earliest first; schedules due at the same time in a random
+        # order, so that several schedulers mostly claim different ones instead of
+        # queueing on the same rows (each transaction locks one schedule row).
         ready.sort(key=lambda s: (s.next_run_at or now, self._random.random()))
         if self._settings.concurrency <= 1:
             results = [await self.fire(schedule) for schedule in ready]
@@ -219,6 +232,109 @@ class Scheduler:
             else:
                 report.failed += 1
         return report
+
+    async def _fire_together(self, uow: UnitOfWork, due: list[Schedule], now: datetime) -> set[int]:
+        """Fire the plain ones of ``due`` (read in ``uow``) in ``uow``, set-based, and
+        commit; the ids of those fired. Nothing is fired (an empty set, the batch
+        rolled back) when anything about the batch is unexpected: the one-by-one
+        path then takes each schedule and says exactly what happened to it."""
+        misfire_before = self._misfire_before(now)
+        plain: list[tuple[Schedule, FiringPlan]] = []
+        # Parsed once per expression and timezone in this pass, which also shares the
+        # next fire time among the schedules due together (most of the CPU otherwise).
+        crons: dict[tuple[str, str], CronSchedule] = {}
+        for schedule in due:
+            if schedule.overlap_policy != OverlapPolicy.ALLOW:
+                continue  # needs the schedule's unfinished jobs: one by one
+            try:
+                key = (schedule.cron, schedule.timezone)
+                cron = crons.get(key) or crons.setdefault(key, schedule.cron_schedule())
+                plan = plan_firing(schedule, now, misfire_before=misfire_before, cron=cron)
+            except InvalidInput:
+                continue  # no longer valid: one by one records why it stops
+            if plan.run:
+                plain.append((schedule, plan))
+        if not plain:
+            return set()
+        as_read = [(s, s.next_run_at, s.version) for s, _ in plain]
+        try:
+            fired = await self._carry_out_together(uow, plain)
+            if fired:
+                await uow.commit()
+        except Exception as exc:
+            if not isinstance(exc, ConcurrentUpdate):  # that one is expected, on SQLite
+                log.warning(
+                    "scheduler: firing %d schedules together failed (%s); firing them one by one",
+                    len(plain),
+                    exc,
+                )
+            fired = []
+        if not fired:
+            await uow.rollback()
+            # The one-by-one path claims each from what was read, not half a claim.
+            for schedule, next_run_at, version in as_read:
+                schedule.next_run_at, schedule.version = next_run_at, version
+            return set()
+        for schedule, firing in fired:
+            self._log(schedule, firing)
+        return {schedule.require_id for schedule, _ in fired}
+
+    async def _carry_out_together(
+        self, uow: UnitOfWork, plain: list[tuple[Schedule, FiringPlan]]
+    ) -> list[tuple[Schedule, ScheduleFiring]]:
+        scripts = await uow.scripts.get_many({s.script_id for s, _ in plain})
+        images = await uow.images.get_many({s.image_id for s in scripts.values()})
+        # When the jobs are made: their creation time and the firings' (the lateness
+        # a history shows is the job's creation minus its fire time).
+        acted_at = self._clock.now()
+        runnable: list[tuple[Schedule, FiringPlan, Job]] = []
+        for schedule, plan in plain:
+            script = scripts.get(schedule.script_id)
+            image = images.get(script.image_id) if script is not None else None
+            if script is None or image is None or not is_runnable(script, image):
+                continue  # one by one records why no job started
+            job = new_job(
+                script,
+                image,
+                now=acted_at,
+                trigger=JobTrigger.SCHEDULE,
+                args=schedule.args,
+                env=schedule.env,
+                schedule_id=schedule.require_id,
+            )
+            runnable.append((schedule, plan, job))
+        if not runnable:
+            return []
+        claims = [(schedule, plan.next_run_at) for schedule, plan, _ in runnable]
+        seen = [(schedule, plan.fire_time) for schedule, plan, _ in runnable]
+        if not await uow.schedules.claim_many(claims):
+            raise ConcurrentUpdate("a due schedule changed since it was read")
+        jobs = [job for _, _, job in runnable]
+        await uow.jobs.add_many(jobs)
+        firings = [
+            ScheduleFiring(
+                schedule_id=schedule.require_id,
+                fire_time=fire_time,
+                outcome=FiringOutcome.FIRED,
+                job_id=job.require_id,
+                reason=plan.note,
+                recorded_at=acted_at,
+            )
+            for (schedule, fire_time), (_, plan, job) in zip(seen, runnable, strict=True)
+        ]
+        await uow.schedules.add_firings(firings)
+        for job, firing in zip(jobs, firings, strict=True):
+            job.queued()
+            uow.emit(
+                ScheduleFired(
+                    schedule_id=firing.schedule_id,
+                    fire_time=firing.fire_time,
+                    job_id=job.require_id,
+                )
+            )
+        return [
+            (schedule, firing) for (schedule, _, _), firing in zip(runnable, firings, strict=True)
+        ]
 
     async def fire(self, seen: Schedule) -> ClaimResult:
         """Claim ``seen`` (as read, with its ``next_run_at``) and carry out its plan."""
@@ -323,7 +439,6 @@ class Scheduler:
             # Refused before it writes anything when the image is not built.
             job = await enqueue_job(
                 uow,
-                self._files,
                 script,
                 now=now,
                 trigger=JobTrigger.SCHEDULE,

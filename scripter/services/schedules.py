@@ -123,7 +123,9 @@ class ScheduleService:
         """The next ``count`` fire times after ``after`` (default now); saves nothing."""
         if not 1 <= count <= MAX_PREVIEW:
             raise InvalidInput(f"count must be 1 to {MAX_PREVIEW}", field="count")
-        schedule = CronSchedule(cron, timezone or self._settings.default_timezone)
+        # None (omitted) is the default; "" is a timezone that does not exist.
+        zone = self._settings.default_timezone if timezone is None else timezone
+        schedule = CronSchedule(cron, zone)
         start = self._clock.now() if after is None else utc(after)
         return Preview(
             cron=schedule.cron,
@@ -151,7 +153,7 @@ class ScheduleService:
         schedule = Schedule(
             script_id=script_id,
             cron=cron,
-            timezone=timezone or self._settings.default_timezone,
+            timezone=self._settings.default_timezone if timezone is None else timezone,
             enabled=enabled,
             misfire_policy=parse_misfire_policy(misfire_policy),
             overlap_policy=parse_overlap_policy(overlap_policy),

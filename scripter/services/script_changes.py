@@ -60,6 +60,7 @@ class ScriptPatch:
     timeout_seconds: int | Keep | None = KEEP
     network_mode: NetworkMode | Keep = KEEP
     log_limit_bytes: int | Keep | None = KEEP
+    read_only_root: bool | Keep | None = KEEP
     keep_last: int | Keep | None = KEEP
     keep_days: int | Keep | None = KEEP
 
@@ -75,6 +76,7 @@ _PLAIN_FIELDS = (
     "timeout_seconds",
     "network_mode",
     "log_limit_bytes",
+    "read_only_root",
     "keep_last",
     "keep_days",
 )

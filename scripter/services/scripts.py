@@ -126,6 +126,7 @@ class ScriptService:
         timeout_seconds: int | None = 3600,
         network_mode: NetworkMode | None = None,
         log_limit_bytes: int | None = None,
+        read_only_root: bool | None = None,
         keep_last: int | None = None,
         keep_days: int | None = None,
     ) -> ScriptDetail:
@@ -144,6 +145,7 @@ class ScriptService:
             timeout_seconds=timeout_seconds,
             network_mode=parse_network_mode(network_mode or self._settings.default_network),
             log_limit_bytes=log_limit_bytes,
+            read_only_root=read_only_root,
             keep_last=keep_last,
             keep_days=keep_days,
             created_at=now,

@@ -9,7 +9,6 @@ shut down cleanly.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -20,11 +19,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import TEST_BASE_IMAGE, require_service
+from tests.access import read_token
+from tests.conftest import TEST_BASE_IMAGE, remove_namespace_containers, require_service
+from tests.integration.app_fixtures import remove_images
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -159,20 +160,21 @@ def scripter_server(scripter_data_dir: Path) -> Iterator[str]:
 def _remove_docker_objects(image_prefix: str) -> None:
     """Containers and images the server made under its own prefix, if Docker is up."""
     try:
-        import docker
-
-        client = docker.from_env()
-        for container in client.containers.list(
-            all=True, filters={"label": f"scripter.namespace={image_prefix}"}
-        ):
-            # The job runner may remove it between the listing and here.
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True)
-        for image in client.images.list():
-            if image.id and any(tag.startswith(f"{image_prefix}/") for tag in image.tags):
-                client.images.remove(image.id, force=True)
+        remove_namespace_containers(image_prefix)
+        remove_images(image_prefix)  # by tag: another session's identical image stays
     except Exception:  # no engine, nothing to clean
         return
+
+
+@pytest.fixture(scope="session")
+def access_token(scripter_server: str, scripter_data_dir: Path) -> str:
+    """The token ``scripter_server`` made in its data directory on its first start."""
+    return read_token(scripter_data_dir)
+
+
+@pytest.fixture(scope="session")
+def api_headers(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
 
 
 @pytest.fixture
@@ -207,10 +209,42 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def browser_page(chromium: Browser) -> Iterator[Page]:
-    """A page in a fresh browser context (no shared cookies or storage), 1280x800."""
+    """A page in a fresh browser context (no shared cookies or storage), 1280x800,
+    not logged in. The test fails if the page breaks the Content-Security-Policy."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(15_000)
     try:
-        yield context.new_page()
+        page = context.new_page()
+        violations = watch_csp(page)
+        yield page
+        assert violations == [], f"the page broke the Content-Security-Policy: {violations}"
     finally:
         context.close()
+
+
+@pytest.fixture
+def logged_in_page(browser_page: Page, app_url: str, access_token: str) -> Page:
+    """``browser_page``, logged in through the link the server prints (``/?token=``)."""
+    log_in(browser_page, app_url, access_token)
+    return browser_page
+
+
+def log_in(page: Page, base_url: str, token: str) -> None:
+    """Open the login link as a user would; the UI trades the token for its session
+    cookie and takes it out of the address."""
+    page.goto(f"{base_url}/?token={token}")
+    page.get_by_test_id("log-out").wait_for()
+    assert "token" not in page.url, page.url
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Collects the page's Content-Security-Policy violations (Chromium reports each
+    as a console error)."""
+    violations: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", on_console)
+    return violations

@@ -25,13 +25,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aio_pika
-import docker
 import httpx
 import pytest
 
 from scripter.domain.events import BUILD_QUEUE, WORK_QUEUES
-from scripter.services.job_runner import NAMESPACE_LABEL
-from tests.conftest import RABBITMQ_URL, TEST_BASE_IMAGE, require_service, tcp_port_open
+from tests.access import TokenFromFile
+from tests.conftest import (
+    RABBITMQ_URL,
+    TEST_BASE_IMAGE,
+    remove_namespace_containers,
+    require_service,
+    tcp_port_open,
+)
 from tests.integration.app_fixtures import remove_images, require_docker
 from tests.integration.db_fixtures import (
     create_mariadb_database,
@@ -106,6 +111,12 @@ class Deployment:
     queue_prefix: str = ""
     processes: list[Process] = field(default_factory=list)
     _count: int = 0
+
+    @property
+    def auth(self) -> TokenFromFile:
+        """For HTTP clients of its api: the token the api made in the shared data
+        directory on its first start."""
+        return TokenFromFile(Path(self.env["SCRIPTER_DATA_DIRECTORY"]))
 
     @property
     def namespace(self) -> str:
@@ -289,13 +300,7 @@ async def scale_out(tmp_path: Path, **settings: str) -> AsyncIterator[Deployment
 
 def remove_containers(namespace: str) -> None:
     """Every job container of ``namespace`` (left by a test that failed midway)."""
-    client = docker.from_env()
-    for container in client.containers.list(
-        all=True, filters={"label": f"{NAMESPACE_LABEL}={namespace}"}
-    ):
-        # The job runner may remove it between the listing and here.
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    remove_namespace_containers(namespace)
 
 
 def json_of(response: httpx.Response, status: int) -> Any:

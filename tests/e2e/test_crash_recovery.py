@@ -19,7 +19,13 @@ import docker
 import httpx
 import pytest
 
-from tests.conftest import TEST_BASE_IMAGE, require_service
+from tests.access import auth_headers
+from tests.conftest import (
+    TEST_BASE_IMAGE,
+    namespace_containers,
+    remove_namespace_containers,
+    require_service,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -46,6 +52,7 @@ class Server:
     def __init__(self, data: Path, namespace: str, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.data = data
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTER_")}
         env.update(
             SCRIPTER_DATA_DIRECTORY=str(data),
@@ -70,6 +77,11 @@ class Server:
         except httpx.HTTPError:
             return False
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The token the first start made in the data directory (the restart keeps it)."""
+        return auth_headers(self.data)
+
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
@@ -93,12 +105,7 @@ def namespace(tmp_path: Path) -> Iterator[str]:
     name = "scripter-test-" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]
     yield name
     client = docker.from_env()
-    for container in client.containers.list(
-        all=True, filters={"label": f"scripter.namespace={name}"}
-    ):
-        # The job runner may remove it between the listing and here.
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    remove_namespace_containers(name)
     # By tag, not id: an identical image of someone else's shares the id.
     for image in client.images.list():
         for tag in image.tags:
@@ -107,8 +114,9 @@ def namespace(tmp_path: Path) -> Iterator[str]:
                     client.images.remove(tag)
 
 
-def job(url: str, job_id: int) -> dict[str, Any]:
-    body: dict[str, Any] = httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()
+def job(server: Server, job_id: int) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/api/jobs/{job_id}", headers=server.headers, timeout=10)
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -118,7 +126,7 @@ def test_jobs_survive_a_killed_server(tmp_path: Path, namespace: str):
     server_log = tmp_path / "server.log"
     server = Server(data, namespace, server_log)
     try:
-        api = httpx.Client(base_url=server.url, timeout=30)
+        api = httpx.Client(base_url=server.url, timeout=30, headers=server.headers)
         image = api.post(
             "/api/images", json={"name": "base", "dockerfile": f"FROM {TEST_BASE_IMAGE}\n"}
         ).json()
@@ -144,7 +152,7 @@ def test_jobs_survive_a_killed_server(tmp_path: Path, namespace: str):
             run = api.post(f"/api/scripts/{script.json()['id']}/runs")
             jobs[name] = run.json()["id"]
         eventually(
-            lambda: all(job(server.url, j)["status"] == "running" for j in jobs.values()),
+            lambda: all(job(server, j)["status"] == "running" for j in jobs.values()),
             "both jobs to run",
         )
     except BaseException:
@@ -156,28 +164,21 @@ def test_jobs_survive_a_killed_server(tmp_path: Path, namespace: str):
     server = Server(data, namespace, server_log)
     try:
         short = eventually(
-            lambda: (
-                (j := job(server.url, jobs["short"]))["status"] not in ("queued", "running") and j
-            ),
+            lambda: (j := job(server, jobs["short"]))["status"] not in ("queued", "running") and j,
             "the short job to be recorded",
         )
         long = eventually(
-            lambda: (
-                (j := job(server.url, jobs["long"]))["status"] not in ("queued", "running") and j
-            ),
+            lambda: (j := job(server, jobs["long"]))["status"] not in ("queued", "running") and j,
             "the long job to end",
         )
         assert (short["status"], short["exit_code"]) == ("failed", 5)
         assert (long["status"], long["exit_code"]) == ("succeeded", 0)
-        log = httpx.get(f"{server.url}/api/jobs/{jobs['long']}/log").content
-        assert log == b"a\nb\n"
-        assert httpx.get(f"{server.url}/api/jobs/{jobs['short']}/log").content == b"c\n"
+        log = httpx.get(f"{server.url}/api/jobs/{jobs['long']}/log", headers=server.headers)
+        assert log.content == b"a\nb\n"
+        short_log = httpx.get(f"{server.url}/api/jobs/{jobs['short']}/log", headers=server.headers)
+        assert short_log.content == b"c\n"
         eventually(
-            lambda: (
-                not docker.from_env().containers.list(
-                    all=True, filters={"label": f"scripter.namespace={namespace}"}
-                )
-            ),
+            lambda: not namespace_containers(namespace),
             "the job containers to be removed",
             timeout=20,
         )

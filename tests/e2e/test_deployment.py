@@ -40,7 +40,9 @@ import httpx
 import pytest
 import yaml
 
+from scripter.adapters.access_token import token_path
 from scripter.config import load_config
+from tests.access import TokenFromFile
 from tests.conftest import TEST_BASE_IMAGE, TEST_LABEL, require_service
 from tests.e2e.multiprocess import (
     REPO_ROOT,
@@ -197,6 +199,12 @@ def _check_stack(config: dict[str, Any], settings: dict[str, str]) -> None:
     assert config_seen.broker.url == (
         f"amqp://{settings['RABBITMQ_USER']}:{settings['RABBITMQ_PASSWORD']}@rabbitmq:5672/"
     )
+    # Auth on, and the printed login link names the address users open (nginx).
+    assert config_seen.auth.enabled
+    assert (
+        config_seen.server.public_url
+        == f"https://{settings['CERT_HOSTNAME']}:{settings['HTTPS_PORT']}"
+    )
     mariadb_env = services["mariadb"]["environment"]
     assert (mariadb_env["MARIADB_USER"], mariadb_env["MARIADB_PASSWORD"]) == (
         settings["DB_USER"],
@@ -334,9 +342,9 @@ def test_the_entrypoint_keeps_an_existing_certificate(tmp_path: Path):
 
 
 @pytest.fixture
-async def proxied_api(tmp_path: Path) -> AsyncIterator[tuple[str, str, Path]]:
+async def proxied_api(tmp_path: Path) -> AsyncIterator[tuple[str, str, Path, Path]]:
     """``scripter api`` (SQLite, in-process bus) behind Debian's nginx on loopback:
-    (https URL, http URL, the certificate)."""
+    (https URL, http URL, the certificate, the data directory)."""
     nginx = require_nginx()
     data = tmp_path / "data"
     data.mkdir()
@@ -366,7 +374,7 @@ async def proxied_api(tmp_path: Path) -> AsyncIterator[tuple[str, str, Path]]:
             return True
 
         await eventually(listening, "nginx listening", 15.0)
-        yield https, f"http://127.0.0.1:{http_port}", prefix / "certs" / "scripter.crt"
+        yield https, f"http://127.0.0.1:{http_port}", prefix / "certs" / "scripter.crt", data
         await deployment.stop(api)
     finally:
         if proxy.returncode is None:
@@ -381,12 +389,14 @@ async def proxied_api(tmp_path: Path) -> AsyncIterator[tuple[str, str, Path]]:
 
 @pytest.mark.nginx
 async def test_nginx_serves_scripter_over_https_and_streams_events(
-    proxied_api: tuple[str, str, Path],
+    proxied_api: tuple[str, str, Path, Path],
 ):
-    https, http, certificate = proxied_api
+    https, http, certificate, data = proxied_api
     # The certificate the entry point made is valid for 127.0.0.1: verify against it.
     tls = ssl.create_default_context(cafile=str(certificate))
-    async with httpx.AsyncClient(base_url=https, verify=tls, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=https, verify=tls, timeout=10, auth=TokenFromFile(data)
+    ) as client:
         health = await client.get("/healthz")
         assert health.status_code in (200, 503)
         assert health.json()["checks"]["db"]["status"] == "ok"
@@ -400,6 +410,18 @@ async def test_nginx_serves_scripter_over_https_and_streams_events(
         assert moved.headers["location"] == f"{https}/api/images?limit=5"
         followed = await client.get(moved.headers["location"])
         assert followed.status_code == 200
+        assert followed.headers["x-frame-options"] == "DENY"
+
+        # Through the proxy the app knows the client used HTTPS (X-Forwarded-Proto from
+        # nginx on loopback, which uvicorn trusts): the session cookie is Secure.
+        async with httpx.AsyncClient(base_url=https, verify=tls, timeout=10) as browser:
+            assert (await browser.get("/api/images")).status_code == 401
+            token = token_path(data).read_text().strip()
+            login = await browser.post("/api/session", json={"token": token})
+            assert login.status_code == 204, login.text
+            cookie = login.headers["set-cookie"].lower()
+            assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+            assert (await browser.get("/api/images")).status_code == 200
 
         # Live events: each arrives through the proxy while the stream stays open.
         async with client.stream("GET", "/api/events/stream") as stream:
@@ -591,6 +613,28 @@ def test_scripter_image_builds_from_the_test_base_and_runs(
         assert checks == {"db": "ok", "broker": "ok", "docker": "ok"}, health.text
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.text == scripter_image.ui_index
+
+        # The access token: made by the app's user in the data directory, owner-only,
+        # and printed in the log with a link.
+        token_file = token_path(data)
+        stat = token_file.stat()
+        assert (stat.st_uid, stat.st_mode & 0o777) == (10001, 0o600)
+        token = token_file.read_text().strip()
+        printed = container.logs()
+        assert isinstance(printed, bytes) and f"/?token={token}".encode() in printed
+        api = f"http://127.0.0.1:{port}/api/images"
+        assert httpx.get(api, timeout=5).status_code == 401
+        # As the README says: `docker compose exec api scripter token show|rotate`,
+        # which run as root; the rotated file stays the app's.
+        shown = container.exec_run(["scripter", "token", "show", "--raw"])
+        assert shown.exit_code == 0 and isinstance(shown.output, bytes), shown.output
+        assert shown.output.decode().strip() == token
+        rotated = container.exec_run(["scripter", "token", "rotate"], demux=True)
+        assert rotated.exit_code == 0, rotated.output
+        new = token_file.read_text().strip()
+        assert new != token and token_file.stat().st_uid == 10001
+        assert httpx.get(api, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert httpx.get(api, headers={"Authorization": f"Bearer {new}"}).status_code == 200
         container.stop(timeout=15)
         assert container.wait(timeout=15)["StatusCode"] == 0, container.logs()
         assert b"Traceback" not in container.logs()

@@ -11,12 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+from tests.access import read_token
 from tests.e2e.conftest import REPO_ROOT, STARTUP_TIMEOUT, _free_port, _healthz_answers
 
 
-def _open_stream(port: int, path: str) -> socket.socket:
+def _open_stream(port: int, path: str, token: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
     received = b""
     while b"retry: 2000" not in received:  # the stream's first event
         chunk = sock.recv(4096)
@@ -59,7 +62,8 @@ def test_open_streams_end_when_the_server_stops(tmp_path: Path):
         while not _healthz_answers(f"http://127.0.0.1:{port}"):
             assert process.poll() is None and time.monotonic() < deadline, stderr_path.read_text()
             time.sleep(0.2)
-        streams = [_open_stream(port, "/api/events/stream") for _ in range(3)]
+        token = read_token(tmp_path / "data")
+        streams = [_open_stream(port, "/api/events/stream", token) for _ in range(3)]
         process.send_signal(signal.SIGINT)
         assert all(_closed(s) for s in streams)
         assert process.wait(timeout=10) == 0

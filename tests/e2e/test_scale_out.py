@@ -71,7 +71,10 @@ async def test_api_and_workers_scale_out_over_rabbitmq_and_mariadb(deployment: D
     # The api first: no worker has ever run, so only the api can have made the queues.
     api = await deployment.spawn("api", "api", "--host", "127.0.0.1", "--port", str(port))
     connection = await aio_pika.connect_robust(RABBITMQ_URL)
-    async with connection, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+    async with (
+        connection,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", auth=deployment.auth) as http,
+    ):
         broker = Broker(connection, deployment.queue_prefix)
 
         async def healthy() -> dict[str, Any] | None:

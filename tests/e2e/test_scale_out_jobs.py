@@ -124,7 +124,9 @@ async def test_jobs_spread_over_two_workers_and_survive_a_killed_worker(
     scheduler = await deployment.spawn("scheduler", "scheduler")
     workers = [await deployment.spawn("worker", "worker") for _ in range(2)]
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, auth=deployment.auth
+    ) as http:
 
         def alive() -> None:
             deployment.check_alive(api, scheduler, *workers)

@@ -2,7 +2,8 @@
 
 One real server process (the session's ``scripter_server``): health, the OpenAPI
 document and its offline docs page, problem bodies for API errors, the UI's
-client-side routes and the data directory it set up.
+client-side routes, the access token and security headers, and the data directory
+it set up. The client sends the token the server made (auth is on by default).
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ SWAGGER_FILES = {
 
 
 @pytest.fixture
-def client(scripter_server: str) -> Iterator[httpx.Client]:
+def client(scripter_server: str, api_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=scripter_server, timeout=15, follow_redirects=False, headers=api_headers
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(scripter_server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=scripter_server, timeout=15, follow_redirects=False) as http:
         yield http
 
@@ -206,6 +215,38 @@ def test_paths_outside_the_ui_folder_are_not_served(client: httpx.Client) -> Non
 def test_non_get_on_a_ui_route_is_refused(client: httpx.Client) -> None:
     response = client.post("/images/3", json={})
     _assert_problem(response, 405)
+
+
+# --- access and security headers -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/images", "/api/events/stream", "/schema", "/schema/openapi.json"]
+)
+def test_api_and_docs_want_the_token(anonymous: httpx.Client, path: str) -> None:
+    response = anonymous.get(path)
+    _assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_health_and_the_ui_shell_are_open(anonymous: httpx.Client) -> None:
+    _index_html()
+    assert anonymous.get("/healthz").status_code in (200, 503)
+    assert anonymous.get("/").status_code == 200
+    assert anonymous.get("/scripts/1").status_code == 200
+    assert anonymous.get("/favicon.svg").status_code == 200
+
+
+def test_security_headers_on_the_ui_and_the_api(client: httpx.Client) -> None:
+    index = _index_html().decode()
+    asset = re.findall(r'src="(/assets/[^"]+)"', index)[0]
+    for path in ("/", "/jobs/1", asset, "/api/images", "/schema", "/healthz"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["x-frame-options"] == "DENY", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        policy = headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
 
 
 # --- the data directory -------------------------------------------------------------

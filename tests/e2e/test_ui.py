@@ -40,8 +40,8 @@ def _open(page: Page, url: str) -> list[str]:
     return errors
 
 
-def test_home_page_shows_live_health(app_url: str, browser_page: Page, tmp_path: Path) -> None:
-    page = browser_page
+def test_home_page_shows_live_health(app_url: str, logged_in_page: Page, tmp_path: Path) -> None:
+    page = logged_in_page
     errors = _open(page, f"{app_url}/")
 
     assert page.title() == "Scripter"
@@ -74,8 +74,8 @@ def test_home_page_shows_live_health(app_url: str, browser_page: Page, tmp_path:
     assert len(data) > 5_000  # a blank page compresses to far less
 
 
-def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, browser_page: Page) -> None:
-    page = browser_page
+def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.set_viewport_size({"width": 390, "height": 844})
     errors = _open(page, f"{app_url}/")
 
@@ -91,11 +91,13 @@ def test_narrow_viewport_has_no_horizontal_scroll(app_url: str, browser_page: Pa
     assert errors == []
 
 
-def test_api_docs_render_offline(app_url: str, browser_page: Page) -> None:
-    """Swagger UI at /schema renders from files this server serves: no CDN."""
+def test_api_docs_render_offline(app_url: str, logged_in_page: Page) -> None:
+    """Swagger UI at /schema renders from files this server serves: no CDN, and
+    within the Content-Security-Policy (no inline script; ``browser_page`` fails the
+    test on a violation). The session cookie takes it past the access check."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    page = browser_page
+    page = logged_in_page
     requests: list[str] = []
     errors: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
@@ -119,9 +121,57 @@ def test_api_docs_render_offline(app_url: str, browser_page: Page) -> None:
     # Open an operation: Swagger UI renders its parameters and responses in place.
     healthz.click()
     page.locator(".opblock-get.is-open .responses-wrapper").wait_for()
+    # "Try it out" calls the API from the page (with the session cookie).
+    page.locator(".opblock-get.is-open").get_by_role("button", name="Try it out").click()
+    page.locator(".opblock-get.is-open").get_by_role("button", name="Execute").click()
+    status = page.locator(
+        ".opblock-get.is-open .live-responses-table tbody .response-col_status"
+    ).first
+    status.wait_for()
+    assert status.inner_text().strip() in ("200", "503")
     page.wait_for_load_state("networkidle")
 
     assert page.title() == "Scripter API"
     assert errors == []
     assert f"{app_url}/vendor/swagger-ui/swagger-ui-bundle.js" in requests
     assert outside() == [], "requests left the server"
+
+
+def test_login_screen_until_the_token_is_pasted(
+    app_url: str, browser_page: Page, access_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(f"{app_url}/jobs")
+    page.get_by_test_id("login-screen").wait_for()
+    assert page.title() == "Log in · Scripter"
+    assert page.get_by_test_id("live-mode").count() == 0  # nothing of the app
+
+    field = page.get_by_label("Access token")
+    field.fill("not-the-token")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("error-access-token")).to_contain_text("not valid")
+
+    field.fill(access_token)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jobs")
+    assert page.url == f"{app_url}/jobs"
+    expect(page.get_by_test_id("live-mode")).to_have_text("Live")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "scripter_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert "scripter_session" not in page.evaluate("document.cookie")
+
+    page.get_by_test_id("log-out").click()
+    expect(page.get_by_test_id("login-notice")).to_have_text("You have logged out.")
+    page.reload()
+    page.get_by_test_id("login-screen").wait_for()
+
+
+def test_a_login_link_with_a_wrong_token_says_so(app_url: str, browser_page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(f"{app_url}/scripts?token=wrong-token")
+    expect(page.get_by_test_id("login-notice")).to_contain_text("did not log you in")
+    assert page.url == f"{app_url}/scripts"  # the token is out of the address

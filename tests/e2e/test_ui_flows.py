@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_BASE_IMAGE, require_service
+from tests.e2e.conftest import log_in, watch_csp
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize
@@ -104,8 +105,8 @@ ORDER_PROBE = """
 
 
 @pytest.fixture(scope="module")
-def api(scripter_server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=scripter_server, timeout=30) as client:
+def api(scripter_server: str, api_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=scripter_server, timeout=30, headers=api_headers) as client:
         yield client
 
 
@@ -159,11 +160,11 @@ def new_script(
 
 
 @pytest.fixture
-def page(browser_page: Page) -> Iterator[Page]:
-    """The test's page; fails the test on any uncaught error in the page."""
+def page(logged_in_page: Page) -> Iterator[Page]:
+    """The test's page, logged in; fails the test on any uncaught error in the page."""
     errors: list[str] = []
-    browser_page.on("pageerror", lambda error: errors.append(str(error)))
-    yield browser_page
+    logged_in_page.on("pageerror", lambda error: errors.append(str(error)))
+    yield logged_in_page
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
@@ -539,7 +540,11 @@ def test_a_large_log_shows_its_tail_and_loads_earlier_parts(
 
 
 def test_every_screen_at_desktop_and_phone_sizes(
-    app_url: str, chromium: Browser, api: httpx.Client, built_image: dict[str, Any]
+    app_url: str,
+    chromium: Browser,
+    api: httpx.Client,
+    built_image: dict[str, Any],
+    access_token: str,
 ) -> None:
     script = new_script(api, built_image["id"], description="for the screenshots")
     job = api.post(f"/api/scripts/{script['id']}/runs", json={"trigger": "manual"}).json()
@@ -573,6 +578,8 @@ def test_every_screen_at_desktop_and_phone_sizes(
         try:
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
+            violations = watch_csp(page)
+            log_in(page, app_url, access_token)
             for name, (path, ready) in screens.items():
                 page.goto(f"{app_url}{path}")
                 expect_(page.get_by_test_id(ready)).to_be_visible()
@@ -582,6 +589,7 @@ def test_every_screen_at_desktop_and_phone_sizes(
         finally:
             context.close()
         assert errors == [], errors
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 def test_the_keyboard_reaches_the_navigation_and_the_page(app_url: str, page: Page) -> None:

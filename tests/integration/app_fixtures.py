@@ -22,6 +22,7 @@ from scripter.bootstrap import Role, Scripter, bootstrap
 from scripter.config import Config, load_config
 from scripter.domain.ports import UnitOfWork
 from scripter.http.app import create_app
+from tests.access import auth_headers
 from tests.conftest import TEST_BASE_IMAGE, require_service
 
 BUILD_TIMEOUT = 300.0
@@ -118,6 +119,8 @@ async def running_app(tmp_path: Path, roles: set[Role]) -> AsyncIterator[App]:
     litestar_app = create_app(scripter, roles=roles, migrate=True)
     try:
         async with AsyncTestClient(litestar_app) as client:
+            # The app made its token at start (auth is on by default): log in with it.
+            client.headers.update(auth_headers(data))
             app = App(client=client, scripter=scripter, data=data)
             try:
                 yield app

@@ -26,6 +26,7 @@ from scripter.domain.scripts import Script
 from scripter.http.app import create_app
 from scripter.http.server import Server
 from scripter.services.live_logs import LiveSettings
+from tests.access import auth_headers
 from tests.integration.app_fixtures import make_test_config
 
 WAIT = 20.0
@@ -122,6 +123,14 @@ class LiveApp:
     server: Server
 
     @property
+    def headers(self) -> dict[str, str]:
+        """What every client of this app sends: the token it made at start."""
+        return auth_headers(self.data)
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=WAIT, headers=self.headers)
+
+    @property
     def tailer(self) -> WatchfilesLogTailer:
         assert isinstance(self.scripter.tailer, WatchfilesLogTailer)
         return self.scripter.tailer
@@ -131,7 +140,7 @@ class LiveApp:
         self, path: str, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[SseReader]:
         async with (
-            httpx.AsyncClient(base_url=self.base_url, timeout=WAIT) as client,
+            self.client() as client,
             client.stream("GET", path, headers=dict(headers or {})) as response,
         ):
             assert response.status_code == 200, await response.aread()
@@ -157,11 +166,15 @@ class LiveApp:
                 Script(
                     name=f"s-{uuid.uuid4().hex[:8]}",
                     image_id=image.require_id,
-                    current_revision=1,
                     created_at=now,
                     updated_at=now,
                 )
             )
+            # Its revision 1, as every job has: the log is served with its secrets.
+            revision = script.revise(None, now, {"main.py": b""})
+            assert revision is not None
+            await uow.scripts.update(script)
+            await uow.scripts.add_revision(revision)
             job = await uow.jobs.add(
                 Job(
                     script_id=script.require_id,
@@ -170,8 +183,9 @@ class LiveApp:
                     created_at=now,
                 )
             )
+            # The file store's layout and the job's own idea of its log agree.
             log = self.scripter.files.job_log(script.require_id, log_file_name(now, job.require_id))
-            job.log_path = str(log.relative_to(self.scripter.files.root))
+            assert log == self.scripter.files.root / str(job.log_path)
             if status != JobStatus.QUEUED:
                 job.start(now, container_id="c")
             await uow.jobs.update(job)

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
 
 from scripter.bootstrap import Role
 from tests.integration.app_fixtures import App, require_docker
-from tests.integration.live_fixtures import WAIT, LiveApp, live_app, log_text
+from tests.integration.live_fixtures import LiveApp, live_app, log_text
 from tests.integration.test_jobs import add_script, leftover_containers, remove_containers
 
 pytestmark = pytest.mark.docker
@@ -55,7 +54,7 @@ async def test_a_real_job_streams_live_and_the_events_stream_sees_it_start_and_e
         await helper.close()
     async with app.sse("/api/events/stream") as events:
         await app.until(lambda: app.scripter.live_feed.subscriber_count == 1, "subscribed")
-        async with httpx.AsyncClient(base_url=app.base_url, timeout=WAIT) as client:
+        async with app.client() as client:
             job = (await client.post(f"/api/scripts/{script_id}/runs")).json()
         async with app.sse(f"/api/jobs/{job['id']}/log/stream") as stream:
             received = await stream.until("end")

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aio_pika
-import httpx
 import pytest
 
 from scripter.bootstrap import Role
@@ -239,7 +238,7 @@ async def test_idle_streams_get_heartbeats(app: LiveApp):
 
 async def test_bad_requests(app: LiveApp):
     job_id, _ = await app.add_job()
-    async with httpx.AsyncClient(base_url=app.base_url, timeout=WAIT) as client:
+    async with app.client() as client:
         missing = await client.get("/api/jobs/999999/log/stream")
         assert missing.status_code == 404
         bad = await client.get(

@@ -252,7 +252,6 @@ async def test_job_round_trips_every_field(backend: Backend) -> None:
         started_at=T0 + timedelta(microseconds=5),
         finished_at=T0 + timedelta(minutes=1, microseconds=999999),
         exit_code=-9,
-        log_path="scripts/1/logs/2030-05-17T08-30-15__1.log",
         container_id="c" * 64,
         error=BIG_TEXT,
         cancel_requested=True,
@@ -538,6 +537,115 @@ async def test_simultaneous_claims_let_exactly_one_scheduler_fire(backend: Backe
     async with backend.uow() as uow:
         assert schedule_id is not None
         assert len(await uow.schedules.list_firings(schedule_id)) == 1
+
+
+async def test_claim_many_moves_all_or_nothing(backend: Backend) -> None:
+    _, script_id = await seed_script(backend)
+    async with backend.uow() as uow:
+        for minute in (0, 0, 1):
+            await uow.schedules.add(
+                new_schedule(script_id, next_run_at=T0 + timedelta(minutes=minute))
+            )
+        await uow.commit()
+    later = T0 + timedelta(minutes=5)
+    async with backend.uow() as uow:
+        due = await uow.schedules.lock_due(T0 + timedelta(minutes=1))
+        assert await uow.schedules.claim_many([(s, later) for s in due])
+        assert [(s.next_run_at, s.version) for s in due] == [(later, 2)] * 3
+        await uow.commit()
+    async with backend.uow() as uow:
+        stored = [await uow.schedules.get(s.require_id) for s in due]
+        assert [(s.next_run_at, s.version) for s in stored] == [(later, 2)] * 3
+        # One of them changed by someone else (its version moved): none is claimed.
+        stale = [dataclasses.replace(s) for s in stored]
+        stored[1].enabled = True
+        await uow.schedules.update(stored[1])
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert not await uow.schedules.claim_many(
+            [(s, later + timedelta(minutes=5)) for s in stale]
+        )
+        await uow.rollback()
+    async with backend.uow() as uow:
+        assert [(await uow.schedules.get(s.require_id)).next_run_at for s in stale] == [later] * 3
+
+
+async def test_simultaneous_bulk_claims_fire_each_schedule_once(backend: Backend) -> None:
+    _, script_id = await seed_script(backend)
+    async with backend.uow() as uow:
+        for _ in range(20):
+            await uow.schedules.add(new_schedule(script_id, next_run_at=T0))
+        await uow.commit()
+    both_read = asyncio.Barrier(2)
+
+    async def tick() -> int:
+        async with backend.uow() as uow:
+            # MariaDB: the second skips the rows the first holds (no wait, no deadlock).
+            due = await uow.schedules.lock_due(T0)
+            await both_read.wait()
+            if not due or not await uow.schedules.claim_many(
+                [(s, T0 + timedelta(minutes=5)) for s in due]
+            ):
+                return 0
+            await uow.schedules.add_firings(
+                [
+                    ScheduleFiring(
+                        schedule_id=s.require_id,
+                        fire_time=T0,
+                        outcome=FiringOutcome.FIRED,
+                        recorded_at=T0,
+                    )
+                    for s in due
+                ]
+            )
+            await uow.commit()
+            return len(due)
+
+    assert sorted(await asyncio.gather(tick(), tick())) == [0, 20]
+
+
+async def test_bulk_inserts_give_ids_and_refuse_taken_fire_times(backend: Backend) -> None:
+    image_id, script_id = await seed_script(backend)
+    async with backend.uow() as uow:
+        schedule = await uow.schedules.add(new_schedule(script_id, next_run_at=T0))
+        jobs = [new_job(script_id, args=[str(n)]) for n in range(3)]
+        await uow.jobs.add_many(jobs)
+        ids = [j.require_id for j in jobs]
+        assert ids == sorted(ids) and len(set(ids)) == 3
+        for job in jobs:
+            job.queued()  # tracked by add_many: its event goes out with the commit
+        await uow.schedules.add_firings(
+            [
+                ScheduleFiring(
+                    schedule_id=schedule.require_id,
+                    fire_time=T0 + timedelta(minutes=n),
+                    outcome=FiringOutcome.FIRED,
+                    job_id=job.id,
+                    recorded_at=T0,
+                )
+                for n, job in enumerate(jobs)
+            ]
+        )
+        await uow.commit()
+    pending = await backend.outbox.pending()
+    assert [m.event.job_id for m in pending if isinstance(m.event, JobRequested)] == ids
+    async with backend.uow() as uow:
+        assert [(await uow.jobs.get(i)).args for i in ids] == [["0"], ["1"], ["2"]]
+        assert sorted(await uow.scripts.get_many([script_id, 999999, script_id])) == [script_id]
+        assert list(await uow.images.get_many([image_id])) == [image_id]
+        assert await uow.images.get_many([]) == {}
+        with pytest.raises(Conflict):
+            await uow.schedules.add_firings(
+                [
+                    ScheduleFiring(
+                        schedule_id=schedule.require_id,
+                        fire_time=T0 + timedelta(minutes=n),
+                        outcome=FiringOutcome.FIRED,
+                        recorded_at=T0,
+                    )
+                    for n in (5, 2)  # 2 is taken
+                ]
+            )
 
 
 async def test_firings_are_unique_per_fire_time_and_listed_newest_first(backend: Backend) -> None:

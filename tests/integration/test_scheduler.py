@@ -17,7 +17,6 @@ from sqlalchemy import select
 from scripter.adapters.db.engine import SqlDatabase, create_engine
 from scripter.adapters.db.tables import jobs, schedule_firings
 from scripter.adapters.db.unit_of_work import SqlUnitOfWork
-from scripter.adapters.files import LocalFileStore
 from scripter.bootstrap import SystemClock
 from scripter.domain.clock import Clock
 from scripter.domain.images import Image, ImageStatus
@@ -47,7 +46,6 @@ class Shared:
         database = self.databases[index]
         return Scheduler(
             uow=lambda: SqlUnitOfWork(database.session_factory),
-            files=LocalFileStore(self.data),
             clock=clock,
             settings=SchedulerSettings(**settings),  # type: ignore[arg-type]
         )

@@ -10,11 +10,13 @@ For assertions it exposes what it holds: ``sources`` per owner, ``logs`` per pat
 the contexts ``staged`` and not yet discarded, every context ever staged
 (``stage_history``) and those ``discarded``. Switches make it fail on demand:
 ``fail_writes`` (``write_file`` raises ``OSError``) and ``fail_stage``
-(``stage_copy`` raises ``OSError``).
+(``stage_copy`` raises ``OSError``); ``free`` is what ``free_bytes`` answers, and at 0
+``materialize`` fails as on a full disk.
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -63,6 +65,8 @@ class FakeFileStore:
         """Folders made by ``materialize``: path -> their files."""
         self.fail_writes = False
         self.fail_stage = False
+        self.free = 1 << 40
+        """What ``free_bytes`` answers (a test fills the disk by lowering it)."""
         self._stage_ids = itertools.count(1)
 
     # --- paths --------------------------------------------------------------------
@@ -175,6 +179,8 @@ class FakeFileStore:
         return self.owner_dir(SourceArea.SCRIPTS, script_id) / "revisions" / str(number)
 
     async def materialize(self, folder: Path, files: Mapping[str, bytes]) -> None:
+        if folder not in self.folders and not self.free:
+            raise OSError(errno.ENOSPC, "No space left on device")
         self.folders.setdefault(folder, dict(files))
 
     async def create_empty(self, path: Path) -> None:
@@ -187,6 +193,9 @@ class FakeFileStore:
         buffer = self.logs.setdefault(path, bytearray())
         del buffer[limit:]
         buffer.extend(notice)
+
+    async def free_bytes(self, path: Path) -> int:
+        return self.free
 
     async def delete_path(self, path: Path) -> None:
         self.logs.pop(path, None)

@@ -23,6 +23,7 @@ from scripter.domain.ports import (
     BuildResult,
     ContainerInfo,
     ContainerSpec,
+    ImageInUse,
     WaitTimedOut,
 )
 from tests.unit.fake_files import FakeFileStore
@@ -148,6 +149,8 @@ class FakeContainerRuntime:
         image_id = self._find(reference)
         if image_id is None:
             return
+        if any(self._find(c.spec.image) == image_id for c in self.containers.values()):
+            raise ImageInUse(f"image {reference} is being used by a container")
         tags = self.images[image_id]
         if reference != image_id and len(tags) > 1:
             tags.discard(reference)  # untag only, like `docker rmi` of one of several tags

@@ -22,7 +22,7 @@ import builtins
 import copy
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -187,6 +187,9 @@ class FakeImageRepository(_FakeRepository):
     async def get(self, image_id: int) -> Image:
         return self._seen(_copy(self._require("images", "image", image_id)))
 
+    async def get_many(self, image_ids: Iterable[int]) -> dict[int, Image]:
+        return _get_many(self, "images", image_ids)
+
     async def get_by_name(self, name: str) -> Image | None:
         found = [i for i in self._view.rows("images") if i.name.lower() == name.lower()]
         return self._seen(_copy(found[0])) if found else None
@@ -220,6 +223,9 @@ class FakeScriptRepository(_FakeRepository):
 
     async def get(self, script_id: int) -> Script:
         return self._seen(_copy(self._require("scripts", "script", script_id)))
+
+    async def get_many(self, script_ids: Iterable[int]) -> dict[int, Script]:
+        return _get_many(self, "scripts", script_ids)
 
     async def list(self) -> builtins.list[Script]:
         return [self._seen(_copy(s)) for s in self._view.rows("scripts")]
@@ -276,6 +282,10 @@ class FakeJobRepository(_FakeRepository):
     async def add(self, job: Job) -> Job:
         _require_parent(self._view, "scripts", "script", job.script_id)
         return self._add("jobs", job)
+
+    async def add_many(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            await self.add(job)
 
     async def get(self, job_id: int) -> Job:
         return self._seen(_copy(self._require("jobs", "job", job_id)))
@@ -362,6 +372,10 @@ class FakeScheduleRepository(_FakeRepository):
         found.sort(key=lambda s: (s.next_run_at, s.id))
         return [self._seen(_copy(s)) for s in found[:limit]]
 
+    async def lock_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        # No row locks in memory: claim_many (checked again on commit) decides.
+        return await self.due(now, limit)
+
     async def next_due_time(self) -> datetime | None:
         times = [
             s.next_run_at
@@ -384,6 +398,31 @@ class FakeScheduleRepository(_FakeRepository):
         schedule.version = claimed.version
         self._track(schedule)
         return True
+
+    async def claim_many(self, claims: Sequence[tuple[Schedule, datetime | None]]) -> bool:
+        for schedule, _ in claims:
+            current = self._view.get("schedules", schedule.require_id)
+            if (
+                current is None
+                or current.next_run_at != schedule.next_run_at
+                or current.version != schedule.version
+            ):
+                return False
+        for schedule, next_run_at in claims:
+            self._view.expect_unchanged("schedules", schedule.require_id)
+            schedule.next_run_at = next_run_at
+            schedule.version += 1
+            self._view.put("schedules", schedule.require_id, schedule)
+            self._track(schedule)
+        return True
+
+    async def add_firings(self, firings: Sequence[ScheduleFiring]) -> None:
+        taken = {(f.schedule_id, f.fire_time) for f in self._view.rows("firings")}
+        new = [(f.schedule_id, f.fire_time) for f in firings]
+        if len(set(new)) != len(new) or taken & set(new):
+            raise Conflict("one of these fire times was recorded already", field="fire_time")
+        for firing in firings:
+            await self.add_firing(firing)
 
     async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
         _require_parent(self._view, "schedules", "schedule", firing.schedule_id)
@@ -409,6 +448,11 @@ class FakeScheduleRepository(_FakeRepository):
         ]
         found.sort(key=lambda f: (f.fire_time, f.id), reverse=True)
         return [_copy(f) for f in found[:limit]]
+
+
+def _get_many(repository: _FakeRepository, table: str, row_ids: Iterable[int]) -> dict[int, Any]:
+    found = (repository._view.get(table, row_id) for row_id in set(row_ids))
+    return {row.id: repository._seen(_copy(row)) for row in found if row is not None}
 
 
 def _require_parent(view: _View, table: str, noun: str, row_id: int) -> None:

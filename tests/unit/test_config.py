@@ -83,6 +83,11 @@ def test_environment_overrides_every_kind_of_value(tmp_path: Path):
             "docker.extra_ca_certificates[0]",
         ),
         ("[worker]\nconcurrency = 0\n", {}, "worker.concurrency: must be at least 1"),
+        (
+            "[server]\nshutdown_grace_seconds = 0\n",
+            {},
+            "server.shutdown_grace_seconds: must be more than 0",
+        ),
         ('[docker]\nimage_prefix = "Bad Prefix"\n', {}, "docker.image_prefix: must be"),
     ],
 )

@@ -649,6 +649,16 @@ async def test_destroy_leaves_the_image_built_when_docker_refuses(w: World):
     assert await w.runtime.image_exists(f"scripter/etl:{image_id}")
 
 
+async def test_destroy_is_a_conflict_while_a_job_runs_on_the_image(w: World):
+    image_id = await w.create()
+    built = await w.build(image_id)
+    await w.runtime.run(ContainerSpec(image=built.tag or "", command=["python3"]))
+    with pytest.raises(Conflict, match="in use by a running job"):
+        await w.service.destroy(image_id)
+    assert (await w.image(image_id)).status == ImageStatus.BUILT
+    assert await w.runtime.image_exists(built.tag or "")
+
+
 # --- delete -------------------------------------------------------------------------
 
 

@@ -159,6 +159,32 @@ async def test_starts_a_hardened_container_of_the_revision(w: World):
     assert spec.network_mode == "none"
 
 
+@pytest.mark.parametrize(
+    ("configured", "per_script", "read_only"),
+    [(True, None, True), (False, None, False), (True, False, False), (False, True, True)],
+)
+async def test_the_script_chooses_the_read_only_root_and_tmp_is_always_writable(
+    configured: bool, per_script: bool | None, read_only: bool
+):
+    w = await make_world(read_only_root=configured, tmp_size_mb=64)
+    try:
+        async with w.store.uow() as uow:  # revision 2 of the script says so
+            script = await uow.scripts.get(1)
+            script.read_only_root = per_script
+            revision = script.revise(await uow.scripts.get_revision(1, 1), w.clock.now(), None)
+            await uow.scripts.update(script)
+            if revision is not None:
+                await uow.scripts.add_revision(revision)
+            await uow.commit()
+        request = await w.queue()
+        await w.runner.handle_job_requested(request)
+        spec = w.container(request.job_id).spec
+        assert spec.read_only_rootfs is read_only
+        assert spec.tmpfs == {"/tmp": "rw,nosuid,nodev,size=64m"}
+    finally:
+        await w.runner.stop()
+
+
 async def test_a_second_delivery_starts_nothing_more(w: World):
     request = await w.queue()
     await w.runner.handle_job_requested(request)

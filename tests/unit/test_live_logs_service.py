@@ -15,7 +15,7 @@ from scripter.domain.events import JobFinished
 from scripter.domain.images import Image, ImageStatus
 from scripter.domain.jobs import Job
 from scripter.domain.logs import KeepAlive, LogChunk, LogEnd, LogItem, LogReset, LogTruncated
-from scripter.domain.scripts import Script
+from scripter.domain.scripts import EnvVar, Script
 from scripter.services.live_events import EventFeed
 from scripter.services.live_logs import LiveLogs, LiveSettings
 from tests.unit.fake_files import FakeFileStore
@@ -94,27 +94,38 @@ class World:
             ),
         )
 
-    async def running_job(self) -> tuple[int, Path]:
+    async def running_job(
+        self, env: list[EnvVar] | None = None, overrides: dict[str, str] | None = None
+    ) -> tuple[int, Path]:
         async with self.store.uow() as uow:
             image = await uow.images.add(
                 Image(name="i", status=ImageStatus.BUILT, created_at=NOW, updated_at=NOW)
             )
             script = await uow.scripts.add(
-                Script(name="s", image_id=image.require_id, created_at=NOW, updated_at=NOW)
+                Script(
+                    name="s",
+                    image_id=image.require_id,
+                    env=env or [],
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
             )
+            revision = script.revise(None, NOW, {"main.py": b""})
+            assert revision is not None
+            await uow.scripts.add_revision(revision)
             job = await uow.jobs.add(
                 Job(
                     script_id=script.require_id,
                     revision=1,
                     image_id=image.require_id,
+                    env=overrides or {},
                     created_at=NOW,
-                    log_path="scripts/1/logs/job.log",
                 )
             )
             job.start(NOW, container_id="c")
             await uow.jobs.update(job)
             await uow.commit()
-        return job.require_id, self.files.root / "scripts/1/logs/job.log"
+        return job.require_id, self.files.root / str(job.log_path)
 
     async def finish(self, job_id: int, exit_code: int) -> None:
         async with self.store.uow() as uow:
@@ -218,3 +229,67 @@ async def test_an_idle_follower_gets_keepalives():
     stream = await w.live.job_log(job_id)
     assert await items_of(stream, 2) == [KeepAlive(), KeepAlive()]
     await stream.aclose()
+
+
+SECRET = "hunter2-✓-token"
+
+
+def joined(items: list[LogItem]) -> bytes:
+    return b"".join(i.data for i in items if isinstance(i, LogChunk))
+
+
+async def test_a_secret_split_across_writes_never_shows_and_offsets_stay_raw():
+    raw = f"login {SECRET} ok\n".encode()
+    for cut in range(1, len(raw)):
+        w = World(hold=0.01)
+        job_id, log = await w.running_job(env=[EnvVar(name="T", value=SECRET, secret=True)])
+        stream = await w.live.job_log(job_id)
+        w.tailer.append(log, raw[:cut])
+        first = await items_of(stream, 1)  # held partial line, flushed: what is safe
+        w.tailer.append(log, raw[cut:])
+        await w.finish(job_id, 0)
+        items = first
+        while not isinstance(items[-1], LogEnd):
+            items += await items_of(stream, 1)
+        assert joined(items) == b"login **** ok\n", cut
+        assert all(SECRET.encode()[:4] not in i.data for i in items if isinstance(i, LogChunk))
+        assert items[-1].end == len(raw)
+        ends = [i.end for i in items if isinstance(i, LogChunk)]
+        assert ends == sorted(ends) and ends[-1] == len(raw)
+
+
+async def test_a_possible_start_of_a_secret_waits_and_goes_as_it_is_when_the_job_ends():
+    w = World(hold=0.01)
+    job_id, log = await w.running_job(env=[EnvVar(name="T", value=SECRET, secret=True)])
+    stream = await w.live.job_log(job_id)
+    w.tailer.append(log, b"progress: hunt")
+    assert await items_of(stream, 1) == [LogChunk(b"progress: ", 10)]
+    pending = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.05)
+    assert not pending.done()  # "hunt" may be the start of the secret: it waits
+    await w.finish(job_id, 0)
+    assert await asyncio.wait_for(pending, 5) == LogChunk(b"hunt", 14)  # it was not
+
+
+async def test_a_stream_resumed_inside_a_secret_shows_none_of_it():
+    w = World()
+    job_id, log = await w.running_job(env=[EnvVar(name="T", value=SECRET, secret=True)])
+    w.tailer.append(log, f"a {SECRET} b\n".encode())
+    await w.finish(job_id, 0)
+    for offset in range(2, 2 + len(SECRET.encode()) + 1):
+        stream = await w.live.job_log(job_id, offset=offset)
+        items = await items_of(stream, 2)
+        expected = b"**** b\n" if offset == 2 else b" b\n"
+        assert joined(items) == expected, offset
+
+
+async def test_an_override_of_a_secret_variable_is_masked_too():
+    w = World()
+    job_id, log = await w.running_job(
+        env=[EnvVar(name="T", value=SECRET, secret=True), EnvVar(name="P", value="plain-value")],
+        overrides={"T": "override-token", "P": "plain-override"},
+    )
+    w.tailer.append(log, b"override-token plain-override plain-value\n")
+    await w.finish(job_id, 0)
+    items = await items_of(await w.live.job_log(job_id), 2)
+    assert joined(items) == b"**** plain-override plain-value\n"

@@ -31,7 +31,13 @@ from scripter.domain.scripts import Script
 from scripter.services.scheduler import ClaimResult, Scheduler, SchedulerSettings, TickReport
 from scripter.services.schedules import SchedulePatch, ScheduleService
 from tests.unit.fake_files import FakeFileStore
-from tests.unit.fakes import FakeOutbox, FakeStore, FixedClock
+from tests.unit.fakes import (
+    FakeJobRepository,
+    FakeOutbox,
+    FakeScheduleRepository,
+    FakeStore,
+    FixedClock,
+)
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -46,7 +52,6 @@ class World:
     def scheduler(self, **kwargs: Any) -> Scheduler:
         return Scheduler(
             uow=self.store.uow,
-            files=self.files,
             clock=self.clock,
             settings=kwargs.pop("settings", self.settings),
             **kwargs,
@@ -196,6 +201,83 @@ async def test_one_scheduler_can_fire_several_schedules_at_once(world: World):
     assert (await scheduler.tick()).attempted == 0
     jobs = await world.jobs()
     assert sorted(j.schedule_id for j in jobs if j.schedule_id is not None) == ids
+
+
+async def test_plain_firings_go_together_in_one_transaction(world: World):
+    script_id = await world.add_script()
+    ids = [await world.add_schedule(script_id, env={"N": str(n)}) for n in range(50)]
+    commits = world.store.commits
+
+    report = await world.scheduler().tick()
+
+    assert report.fired == 50
+    assert world.store.commits == commits + 1
+    jobs = await world.jobs()
+    assert sorted((j.schedule_id, j.env["N"]) for j in jobs) == sorted(
+        (schedule_id, str(n)) for n, schedule_id in enumerate(ids)
+    )
+    assert all(j.args == ["--default"] and j.status == JobStatus.QUEUED for j in jobs)
+    for schedule_id in ids:
+        (firing,) = await world.firings(schedule_id)
+        assert firing.fire_time == T0 and firing.outcome == FiringOutcome.FIRED
+        assert firing.job_id == next(j.id for j in jobs if j.schedule_id == schedule_id)
+        assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(minutes=1)
+    events = await world.events()
+    fired = {(e.schedule_id, e.job_id) for e in events if isinstance(e, ScheduleFired)}
+    assert fired == {(j.schedule_id, j.id) for j in jobs}
+    assert {e.job_id for e in events if isinstance(e, JobRequested)} == {j.id for j in jobs}
+    assert (await world.scheduler().tick()).attempted == 0
+
+
+async def test_a_mixed_batch_fires_the_plain_together_and_the_rest_one_by_one(world: World):
+    script_id = await world.add_script()
+    unbuilt = await world.add_script(image_status=ImageStatus.DORMANT)
+    plain = [await world.add_schedule(script_id) for _ in range(3)]
+    no_image = await world.add_schedule(unbuilt)
+    careful = await world.add_schedule(script_id, overlap_policy=OverlapPolicy.SKIP)
+    commits = world.store.commits
+
+    report = await world.scheduler().tick()
+
+    assert (report.fired, report.skipped) == (4, 1)
+    assert world.store.commits == commits + 3  # the plain three together, two alone
+    for schedule_id in [*plain, careful]:
+        (firing,) = await world.firings(schedule_id)
+        assert firing.outcome == FiringOutcome.FIRED
+    (skipped,) = await world.firings(no_image)
+    assert skipped.outcome == FiringOutcome.SKIPPED
+    assert skipped.reason is not None and "no job started" in skipped.reason
+
+
+async def test_a_batch_whose_claim_fails_fires_one_by_one_each_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    script_id = await world.add_script()
+    ids = [await world.add_schedule(script_id) for _ in range(5)]
+
+    async def changed_meanwhile(*_args: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(FakeScheduleRepository, "claim_many", changed_meanwhile)
+    assert (await world.scheduler().tick()).fired == 5
+    assert sorted(j.schedule_id or 0 for j in await world.jobs()) == ids
+    for schedule_id in ids:
+        assert [f.fire_time for f in await world.firings(schedule_id)] == [T0]
+
+
+async def test_a_batch_that_fails_midway_leaves_nothing_and_fires_one_by_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    script_id = await world.add_script()
+    ids = [await world.add_schedule(script_id) for _ in range(5)]
+    # The jobs are inserted, then recording the firings fails: all of it rolls back.
+    monkeypatch.setattr(FakeScheduleRepository, "add_firings", broken)
+    assert (await world.scheduler().tick()).fired == 5
+    jobs = await world.jobs()
+    assert sorted(j.schedule_id or 0 for j in jobs) == ids
+    events = await world.events()
+    assert len([e for e in events if isinstance(e, JobRequested)]) == 5
+    assert len([e for e in events if isinstance(e, ScheduleFired)]) == 5
 
 
 async def test_a_fire_time_already_recorded_is_not_fired_again(world: World):
@@ -412,6 +494,10 @@ async def test_a_timezone_that_became_invalid_stops_the_schedule_with_a_reason(w
     assert (await world.schedule(schedule_id)).next_run_at is None
 
 
+async def broken(*_args: Any) -> None:
+    raise RuntimeError("the database went away")
+
+
 async def test_an_unexpected_error_is_retried_later_not_in_a_hot_loop(
     world: World, monkeypatch: pytest.MonkeyPatch
 ):
@@ -419,7 +505,9 @@ async def test_an_unexpected_error_is_retried_later_not_in_a_hot_loop(
     schedule_id = await world.add_schedule(script_id)
     scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=30, retry_seconds=5))
     with monkeypatch.context() as patched:
-        patched.setattr(world.files, "job_log", None)  # enqueue_job breaks
+        # Inserting a job breaks, together and one by one.
+        patched.setattr(FakeJobRepository, "add", broken)
+        patched.setattr(FakeJobRepository, "add_many", broken)
         assert (await scheduler.tick()).failed == 1
         assert await world.jobs() == []  # rolled back
         again = await scheduler.tick()

@@ -179,6 +179,7 @@ async def test_create_keeps_every_setting_and_snapshots_them_in_revision_1(w: Wo
         timeout_seconds=None,
         network_mode=NetworkMode.BRIDGE,
         log_limit_bytes=2048,
+        read_only_root=False,
         keep_last=3,
         keep_days=7,
     )
@@ -204,6 +205,7 @@ async def test_create_keeps_every_setting_and_snapshots_them_in_revision_1(w: Wo
         "timeout_seconds": None,
         "network_mode": "bridge",
         "log_limit_bytes": 2048,
+        "read_only_root": False,
     }
     assert w.on_disk(script.require_id) == files
 

@@ -85,6 +85,7 @@ def test_the_settings_snapshot_holds_every_run_setting_and_round_trips():
         timeout_seconds=None,
         network_mode=NetworkMode.BRIDGE,
         log_limit_bytes=4096,
+        read_only_root=False,
         keep_last=3,
         description="not a run setting",
     )
@@ -101,8 +102,12 @@ def test_the_settings_snapshot_holds_every_run_setting_and_round_trips():
         "timeout_seconds": None,
         "network_mode": "bridge",
         "log_limit_bytes": 4096,
+        "read_only_root": False,
     }
     assert RevisionSettings.from_json(snapshot) == s.revision_settings()
+    # A revision saved before read_only_root existed ran with the configured default.
+    older = {k: v for k, v in snapshot.items() if k != "read_only_root"}
+    assert RevisionSettings.from_json(older).read_only_root is None
     # JSON may bring 2.0 back as 2.
     again = {**snapshot, "limits": {"memory_mb": 64, "cpus": 2, "pids": None}}
     assert RevisionSettings.from_json(again).limits.cpus == 2.0

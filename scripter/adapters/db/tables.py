@@ -138,6 +138,8 @@ scripts = Table(
     Column("timeout_seconds", Integer),
     Column("network_mode", String(20), nullable=False),
     Column("log_limit_bytes", BigInteger),
+    # Null: the configured default (jobs.read_only_root).
+    Column("read_only_root", Boolean),
     Column("keep_last", Integer),
     Column("keep_days", Integer),
     Column("current_revision", Integer, nullable=False),
@@ -180,7 +182,6 @@ jobs = Table(
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("exit_code", Integer),
-    Column("log_path", String(1024)),
     Column("container_id", String(255)),
     Column("error", large_text()),
     Column("cancel_requested", Boolean, nullable=False),
@@ -189,9 +190,11 @@ jobs = Table(
     # The Docker engine the container ran on: recovery after a restart judges only
     # the jobs of its own engine (other hosts' workers own theirs).
     Column("engine_id", String(128)),
-    # The job list pages newest first, per script or per status.
+    # The job list pages newest first, per script or per status, or both: without
+    # the third, a script's page of a status it has few jobs in walks all its jobs.
     Index(None, "script_id", "id"),
     Index(None, "status", "id"),
+    Index(None, "script_id", "status", "id"),
     **TABLE_OPTIONS,
 )
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import unquote
 
 import msgspec
+from litestar import Request
 
 from scripter.domain.errors import InvalidInput
 from scripter.domain.ports import FileInfo
@@ -38,6 +40,28 @@ def decode_file(new: NewFile) -> bytes:
         raise InvalidInput("content is not valid base64", field=f"files.{new.path}") from None
 
 
-def relative_path(path: str) -> str:
-    """A path parameter without the leading slash Litestar keeps."""
+def relative_path(path: str, request: Request[Any, Any, Any] | None = None) -> str:
+    """The file path of a ``.../files/{path}`` URL, as the client sent it.
+
+    Litestar's path parameter is normalised: ``//`` collapsed, a trailing ``/``
+    dropped, so ``files//etc/passwd`` arrived as ``/etc/passwd`` (read as
+    ``etc/passwd``) and ``a//b`` as ``a/b``. The request's raw path keeps what was
+    sent; it is decoded once (``%2e%2e`` is ``..``; ``%252e`` only ``%2e``) and
+    ``validate_relative_path`` then refuses what is not a plain relative path.
+    Without a raw path: the parameter, less the leading slash Litestar keeps.
+    """
+    raw = request.scope.get("raw_path") if request is not None else None
+    if isinstance(raw, bytes):
+        text = raw.decode("latin-1")
+        marker = text.find(_FILES)
+        if marker != -1:
+            try:
+                return unquote(text[marker + len(_FILES) :], errors="strict")
+            except UnicodeDecodeError:
+                raise InvalidInput("the file path is not UTF-8", field="path") from None
     return path[1:] if path.startswith("/") else path
+
+
+_FILES = "/files/"
+"""Where the file path starts in ``/api/<area>/<id>/files/<path>`` (the first such
+part: the id is a number)."""

@@ -58,6 +58,9 @@ class Script(msgspec.Struct):
     timeout_seconds: int | None
     network_mode: NetworkMode
     log_limit_bytes: int | None
+    read_only_root: bool | None
+    """Jobs see a read-only root file system (``/tmp`` stays writable); null: the
+    server's default (``jobs.read_only_root``, read-only unless configured)."""
     keep_last: int | None
     keep_days: int | None
     current_revision: int
@@ -99,6 +102,7 @@ class RevisionSettingsOut(msgspec.Struct):
     timeout_seconds: int | None
     network_mode: NetworkMode
     log_limit_bytes: int | None
+    read_only_root: bool | None
 
 
 class Revision(msgspec.Struct):
@@ -143,6 +147,8 @@ class ScriptCreate(msgspec.Struct, forbid_unknown_fields=True):
     network_mode: NetworkMode | None = None
     """none, bridge or host; omit for the configured default (docker.job_network)."""
     log_limit_bytes: int | None = None
+    read_only_root: bool | None = None
+    """false gives jobs a writable root file system; omit or null for the default."""
     keep_last: int | None = None
     keep_days: int | None = None
 
@@ -160,6 +166,7 @@ class ScriptUpdate(msgspec.Struct, forbid_unknown_fields=True):
     timeout_seconds: int | UnsetType | None = UNSET
     network_mode: NetworkMode | UnsetType = UNSET
     log_limit_bytes: int | UnsetType | None = UNSET
+    read_only_root: bool | UnsetType | None = UNSET
     keep_last: int | UnsetType | None = UNSET
     keep_days: int | UnsetType | None = UNSET
 
@@ -191,6 +198,7 @@ def script_out(script: ScriptEntity, detail: ScriptDetail | None = None) -> Scri
         timeout_seconds=script.timeout_seconds,
         network_mode=script.network_mode,
         log_limit_bytes=script.log_limit_bytes,
+        read_only_root=script.read_only_root,
         keep_last=script.keep_last,
         keep_days=script.keep_days,
         current_revision=script.current_revision,
@@ -233,6 +241,7 @@ def _settings_out(settings: RevisionSettings) -> RevisionSettingsOut:
         timeout_seconds=settings.timeout_seconds,
         network_mode=settings.network_mode,
         log_limit_bytes=settings.log_limit_bytes,
+        read_only_root=settings.read_only_root,
     )
 
 
@@ -274,6 +283,7 @@ def patch_in(data: ScriptUpdate) -> ScriptPatch:
         timeout_seconds=_kept(data.timeout_seconds),
         network_mode=_kept(data.network_mode),
         log_limit_bytes=_kept(data.log_limit_bytes),
+        read_only_root=_kept(data.read_only_root),
         keep_last=_kept(data.keep_last),
         keep_days=_kept(data.keep_days),
     )

@@ -13,6 +13,7 @@
 import createClient from 'openapi-fetch';
 
 import type { paths } from './api-schema';
+import { reportUnauthorized } from './auth-events';
 import { parseProblem, type Problem } from './problems';
 
 export class ApiError extends Error {
@@ -41,11 +42,20 @@ export function isMissingEndpoint(error: unknown): boolean {
   );
 }
 
+/**
+ * fetch, looked up at each call (so tests can replace globalThis.fetch), telling
+ * the auth gate about a 401: the token was rotated or the session ended.
+ */
+async function apiFetch(input: RequestInfo, init?: RequestInit): Promise<Response> {
+  const response = await globalThis.fetch(input, init);
+  if (response.status === 401) reportUnauthorized();
+  return response;
+}
+
 export const client = createClient<paths>({
   // The page's own origin (a Request needs an absolute URL outside a browser).
   baseUrl: globalThis.location?.origin ?? 'http://localhost',
-  // Looked up at each call, so tests can replace globalThis.fetch.
-  fetch: (request: Request) => globalThis.fetch(request),
+  fetch: (request: Request) => apiFetch(request),
 });
 
 type FetchResult<T> = { data?: T; error?: unknown; response: Response };
@@ -69,7 +79,7 @@ async function readBody(response: Response): Promise<unknown> {
 
 /** fetch, with any error status turned into an `ApiError`. */
 export async function send(path: string, init: RequestInit = {}): Promise<Response> {
-  const response = await globalThis.fetch(path, init);
+  const response = await apiFetch(path, init);
   if (!response.ok)
     throw new ApiError(response.status, response.statusText, await readBody(response));
   return response;

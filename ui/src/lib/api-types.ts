@@ -40,3 +40,5 @@ export type FireTime = Schemas['FireTime'];
 export type PreviewResult = Schemas['PreviewResult'];
 export type MisfirePolicy = Schemas['MisfirePolicy'];
 export type OverlapPolicy = Schemas['OverlapPolicy'];
+
+export type Session = Schemas['Session'];

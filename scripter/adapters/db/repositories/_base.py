@@ -3,7 +3,7 @@ translation of constraint violations into domain errors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Executable, Table, delete, exists, insert, select, update
@@ -97,6 +97,13 @@ class SqlRepository:
         if row is None:
             raise self._not_found(row_id)
         return row
+
+    async def _get_rows(self, row_ids: Iterable[int]) -> list[Any]:
+        """The rows of ``row_ids`` that exist, in one statement."""
+        ids = sorted(set(row_ids))
+        if not ids:
+            return []
+        return await self._fetch_all(select(self.table).where(self.table.c.id.in_(ids)))
 
     async def _insert_into(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -61,6 +62,9 @@ class SqlImageRepository(SqlRepository):
 
     async def get(self, image_id: int) -> Image:
         return self._seen(_image(await self._get_row(image_id)))
+
+    async def get_many(self, image_ids: Iterable[int]) -> dict[int, Image]:
+        return {row["id"]: self._seen(_image(row)) for row in await self._get_rows(image_ids)}
 
     async def get_by_name(self, name: str) -> Image | None:
         row = await self._fetch_one(select(images).where(images.c.name == name))

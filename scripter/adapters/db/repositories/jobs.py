@@ -5,12 +5,14 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from scripter.adapters.db.repositories._base import SqlRepository
+from scripter.adapters.db.repositories._base import SqlRepository, translate
 from scripter.adapters.db.tables import jobs
 from scripter.domain.errors import NotFound
 from scripter.domain.jobs import Job, JobStatus, JobTrigger
@@ -31,7 +33,6 @@ def _values(job: Job) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "exit_code": job.exit_code,
-        "log_path": job.log_path,
         "container_id": job.container_id,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
@@ -58,7 +59,6 @@ def _job(row: Any) -> Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         exit_code=row["exit_code"],
-        log_path=row["log_path"],
         container_id=row["container_id"],
         error=row["error"],
         cancel_requested=bool(row["cancel_requested"]),
@@ -79,6 +79,22 @@ class SqlJobRepository(SqlRepository):
     async def add(self, job: Job) -> Job:
         await self._insert_aggregate(job, _values(job), foreign_key=_no_script(job.script_id))
         return job
+
+    async def add_many(self, new_jobs: Sequence[Job]) -> None:
+        """Insert them all in one statement (batched by SQLAlchemy); each gets its id."""
+        if not new_jobs:
+            return
+        statement = insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
+        rows = [{**_values(job), "version": 1} for job in new_jobs]
+        try:
+            result = await self._session.execute(statement, rows)
+        except IntegrityError as exc:
+            missing = NotFound("a script of these jobs was not found", field="script_id")
+            raise translate(exc, foreign_key=missing) from exc
+        for job, (job_id,) in zip(new_jobs, result.all(), strict=True):
+            job.id = int(job_id)
+            job.version = 1
+            self._track(job)
 
     async def get(self, job_id: int) -> Job:
         return self._seen(_job(await self._get_row(job_id)))

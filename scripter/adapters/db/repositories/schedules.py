@@ -5,12 +5,14 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import func, insert, select, true, update
+from sqlalchemy.exc import IntegrityError
 
-from scripter.adapters.db.repositories._base import SqlRepository
+from scripter.adapters.db.repositories._base import SqlRepository, translate
 from scripter.adapters.db.tables import schedule_firings, schedules
 from scripter.domain.errors import Conflict, NotFound
 from scripter.domain.schedules import (
@@ -69,6 +71,17 @@ def _firing(row: Any) -> ScheduleFiring:
     )
 
 
+def _firing_values(firing: ScheduleFiring) -> dict[str, Any]:
+    return {
+        "schedule_id": firing.schedule_id,
+        "fire_time": firing.fire_time,
+        "outcome": firing.outcome.value,
+        "job_id": firing.job_id,
+        "reason": firing.reason,
+        "recorded_at": firing.recorded_at,
+    }
+
+
 def _no_script(script_id: int) -> NotFound:
     return NotFound(f"script {script_id} not found", field="script_id")
 
@@ -110,6 +123,20 @@ class SqlScheduleRepository(SqlRepository):
         )
         return self._all(await self._fetch_all(statement))
 
+    async def lock_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        # MariaDB locks the rows until the unit of work ends, and skips rows another
+        # transaction holds: schedulers side by side take disjoint batches instead of
+        # queueing on the same rows. SQLite has no row locks (and one writer): there
+        # ``claim_many`` alone decides.
+        statement = (
+            select(schedules)
+            .where(schedules.c.enabled == true(), schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at, schedules.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self._all(await self._fetch_all(statement))
+
     async def next_due_time(self) -> datetime | None:
         statement = select(func.min(schedules.c.next_run_at)).where(schedules.c.enabled == true())
         earliest: datetime | None = await self._session.scalar(statement)
@@ -134,15 +161,53 @@ class SqlScheduleRepository(SqlRepository):
         self._track(schedule)
         return True
 
+    async def claim_many(self, claims: Sequence[tuple[Schedule, datetime | None]]) -> bool:
+        # One UPDATE per (seen, next) pair: schedules of one cron and timezone due at
+        # the same time move on together. All or nothing: the caller rolls back when
+        # any schedule was moved or changed by someone else since it was read.
+        groups: dict[tuple[datetime, datetime | None], builtins.list[int]] = {}
+        for schedule, next_run_at in claims:
+            if schedule.next_run_at is None:
+                return False
+            groups.setdefault((schedule.next_run_at, next_run_at), []).append(schedule.require_id)
+        moved = 0
+        for (seen, next_run_at), ids in groups.items():
+            statement = (
+                update(schedules)
+                .where(schedules.c.id.in_(ids), schedules.c.next_run_at == seen)
+                .values(next_run_at=next_run_at, version=schedules.c.version + 1)
+            )
+            moved += (await self._execute(statement)).rowcount
+        if moved != len(claims):
+            return False
+        # A change that kept next_run_at (args, env, policies) moved the version: then
+        # what was read is stale.
+        ids = [schedule.require_id for schedule, _ in claims]
+        found = await self._execute(
+            select(schedules.c.id, schedules.c.version).where(schedules.c.id.in_(ids))
+        )
+        versions: dict[int, int] = {row.id: row.version for row in found}
+        if any(versions.get(s.require_id) != s.version + 1 for s, _ in claims):
+            return False
+        for schedule, next_run_at in claims:
+            schedule.next_run_at = next_run_at
+            schedule.version += 1
+            self._track(schedule)
+        return True
+
+    async def add_firings(self, firings: Sequence[ScheduleFiring]) -> None:
+        if not firings:
+            return
+        rows = [_firing_values(firing) for firing in firings]
+        try:
+            await self._session.execute(insert(schedule_firings), rows)
+        except IntegrityError as exc:
+            taken = Conflict("one of these fire times was recorded already", field="fire_time")
+            missing = NotFound("a schedule of these firings was not found", field="schedule_id")
+            raise translate(exc, unique=taken, foreign_key=missing) from exc
+
     async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
-        values = {
-            "schedule_id": firing.schedule_id,
-            "fire_time": firing.fire_time,
-            "outcome": firing.outcome.value,
-            "job_id": firing.job_id,
-            "reason": firing.reason,
-            "recorded_at": firing.recorded_at,
-        }
+        values = _firing_values(firing)
         taken = Conflict(
             f"schedule {firing.schedule_id} already fired at {firing.fire_time.isoformat()}",
             field="fire_time",

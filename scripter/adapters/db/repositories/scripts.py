@@ -5,6 +5,7 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ def _values(script: Script) -> dict[str, Any]:
         "timeout_seconds": script.timeout_seconds,
         "network_mode": script.network_mode.value,
         "log_limit_bytes": script.log_limit_bytes,
+        "read_only_root": script.read_only_root,
         "keep_last": script.keep_last,
         "keep_days": script.keep_days,
         "current_revision": script.current_revision,
@@ -60,6 +62,7 @@ def _script(row: Any) -> Script:
         timeout_seconds=row["timeout_seconds"],
         network_mode=NetworkMode(row["network_mode"]),
         log_limit_bytes=row["log_limit_bytes"],
+        read_only_root=None if row["read_only_root"] is None else bool(row["read_only_root"]),
         keep_last=row["keep_last"],
         keep_days=row["keep_days"],
         current_revision=row["current_revision"],
@@ -103,6 +106,9 @@ class SqlScriptRepository(SqlRepository):
 
     async def get(self, script_id: int) -> Script:
         return self._seen(_script(await self._get_row(script_id)))
+
+    async def get_many(self, script_ids: Iterable[int]) -> dict[int, Script]:
+        return {row["id"]: self._seen(_script(row)) for row in await self._get_rows(script_ids)}
 
     async def list(self) -> builtins.list[Script]:
         return self._all(await self._fetch_all(select(scripts).order_by(scripts.c.id)))

@@ -2,6 +2,7 @@ import { Suspense } from 'react';
 import { NavLink, Outlet, ScrollRestoration } from 'react-router';
 
 import { Loading } from '@/components/ui/loading';
+import { LogOutButton } from '@/features/auth/components/log-out-button';
 import { useLiveMode } from '@/features/events/components/live-updates-provider';
 
 const NAV = [
@@ -67,6 +68,7 @@ export function AppLayout() {
             </a>
           </nav>
           <LiveIndicator />
+          <LogOutButton />
         </div>
       </header>
       <main id="main" className="page" tabIndex={-1}>

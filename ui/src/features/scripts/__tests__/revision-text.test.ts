@@ -24,6 +24,7 @@ const revision: Revision = {
     timeout_seconds: null,
     network_mode: 'none',
     log_limit_bytes: null,
+    read_only_root: false,
   },
 };
 
@@ -42,5 +43,6 @@ describe('revision text', () => {
     expect(text).toContain('cpu limit: none\n');
     expect(text).toContain('timeout: none\n');
     expect(text).toContain('arguments: ["x"]\n');
+    expect(text).toContain('root file system: writable\n');
   });
 });

@@ -19,6 +19,7 @@ const script: Script = {
   timeout_seconds: 3600,
   network_mode: 'none',
   log_limit_bytes: null,
+  read_only_root: null,
   keep_last: null,
   keep_days: null,
   current_revision: 3,
@@ -72,6 +73,21 @@ describe('toPatch', () => {
       name: 'TOKEN',
       secret: true,
       value: 'new-secret',
+    });
+  });
+
+  it('sends the root file system choice as true, false or null (the default)', () => {
+    expect(toValues(script).root).toBe('default');
+    expect(toPatch({ ...toValues(script), root: 'writable' }, script).body).toEqual({
+      read_only_root: false,
+    });
+    const writable: Script = { ...script, read_only_root: false };
+    expect(toValues(writable).root).toBe('writable');
+    expect(toPatch({ ...toValues(writable), root: 'default' }, writable).body).toEqual({
+      read_only_root: null,
+    });
+    expect(toPatch({ ...toValues(writable), root: 'read-only' }, writable).body).toEqual({
+      read_only_root: true,
     });
   });
 

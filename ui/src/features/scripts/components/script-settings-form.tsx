@@ -13,6 +13,7 @@ import {
   SETTINGS_FIELDS,
   toPatch,
   toValues,
+  type RootChoice,
   type SettingsValues,
 } from '../utils/settings-form';
 
@@ -22,6 +23,12 @@ const NETWORK_MODES: Array<[NetworkMode, string]> = [
   ['none', 'none (no network)'],
   ['bridge', 'bridge (Docker’s network)'],
   ['host', 'host (the host’s network)'],
+];
+
+const ROOT_CHOICES: Array<[RootChoice, string]> = [
+  ['default', 'the server’s default (read-only unless configured)'],
+  ['read-only', 'read-only (only /tmp is writable)'],
+  ['writable', 'writable'],
 ];
 
 type ScriptSettingsFormProps = {
@@ -180,6 +187,25 @@ export function ScriptSettingsForm({ script, onDirtyChange }: ScriptSettingsForm
             hint="Empty: the server’s default."
           >
             <input className="input" inputMode="numeric" {...text('log_limit_bytes')} />
+          </Field>
+          <Field
+            id="settings-root"
+            label="Root file system"
+            error={errors.read_only_root}
+            hint="/tmp is writable either way."
+          >
+            <select
+              className="input"
+              value={values.root}
+              onChange={(event) => set('root', event.target.value as RootChoice)}
+              data-testid="settings-root"
+            >
+              {ROOT_CHOICES.map(([choice, label]) => (
+                <option key={choice} value={choice}>
+                  {label}
+                </option>
+              ))}
+            </select>
           </Field>
         </div>
       </fieldset>

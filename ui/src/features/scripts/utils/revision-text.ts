@@ -12,6 +12,9 @@ export function revisionFiles(revision: Revision): Record<string, string> {
   return files;
 }
 
+const rootText = (readOnly: boolean | null | undefined) =>
+  readOnly === null || readOnly === undefined ? 'default' : readOnly ? 'read-only' : 'writable';
+
 const orNone = (value: number | null, unit = '') => (value === null ? 'none' : `${value}${unit}`);
 
 /** A revision's run settings as lines, so they diff like a file. */
@@ -32,6 +35,7 @@ export function settingsText(revision: Revision): string {
       `timeout: ${orNone(settings.timeout_seconds, ' s')}`,
       `network: ${settings.network_mode}`,
       `log limit: ${settings.log_limit_bytes === null ? 'default' : `${settings.log_limit_bytes} bytes`}`,
+      `root file system: ${rootText(settings.read_only_root)}`,
     ].join('\n') + '\n'
   );
 }

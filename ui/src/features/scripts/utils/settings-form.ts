@@ -16,6 +16,9 @@ export type EnvRow = {
   stored: boolean;
 };
 
+/** The job's root file system: the server's default, read-only, or writable. */
+export type RootChoice = 'default' | 'read-only' | 'writable';
+
 export type SettingsValues = {
   name: string;
   description: string;
@@ -30,6 +33,7 @@ export type SettingsValues = {
   timeout_seconds: string;
   network_mode: NetworkMode;
   log_limit_bytes: string;
+  root: RootChoice;
   keep_last: string;
   keep_days: string;
 };
@@ -49,6 +53,7 @@ export const SETTINGS_FIELDS = [
   'timeout_seconds',
   'network_mode',
   'log_limit_bytes',
+  'read_only_root',
   'keep_last',
   'keep_days',
 ] as const;
@@ -64,6 +69,15 @@ export const newEnvRow = (): EnvRow => ({
 
 const numberText = (value: number | null | undefined) =>
   value === null || value === undefined ? '' : String(value);
+
+export const rootChoice = (readOnly: boolean | null | undefined): RootChoice =>
+  readOnly === null || readOnly === undefined ? 'default' : readOnly ? 'read-only' : 'writable';
+
+const ROOT_SETTING: Record<RootChoice, boolean | null> = {
+  default: null,
+  'read-only': true,
+  writable: false,
+};
 
 export function toValues(script: Script): SettingsValues {
   return {
@@ -85,6 +99,7 @@ export function toValues(script: Script): SettingsValues {
     timeout_seconds: numberText(script.timeout_seconds),
     network_mode: script.network_mode,
     log_limit_bytes: numberText(script.log_limit_bytes),
+    root: rootChoice(script.read_only_root),
     keep_last: numberText(script.keep_last),
     keep_days: numberText(script.keep_days),
   };
@@ -180,6 +195,7 @@ export function toPatch(values: SettingsValues, script: Script): SettingsPatch {
     else body[field] = parsed.value;
   }
   if (values.network_mode !== script.network_mode) body.network_mode = values.network_mode;
+  if (values.root !== original.root) body.read_only_root = ROOT_SETTING[values.root];
   return { body, errors };
 }
 

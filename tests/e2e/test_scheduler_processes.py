@@ -1,0 +1,124 @@
+"""Two ``scripter scheduler`` processes on one MariaDB fire every fire time exactly once.
+
+A few schedules fire every second while both processes run side by side (with the
+set-based firing, each locks the due rows it takes and skips the ones the other
+holds). Afterwards each schedule's fire times are every second from its first to
+the one before its ``next_run_at``: none missing, none twice, each with one job of
+its own. The processes only write to the database (no worker runs), so no Docker
+image is needed: the image row says "built" with a tag no container ever uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from scripter.adapters.db.engine import SqlDatabase, create_engine
+from scripter.adapters.db.tables import jobs, schedule_firings, schedules
+from scripter.adapters.db.unit_of_work import SqlUnitOfWork
+from scripter.domain.images import Image, ImageStatus
+from scripter.domain.schedules import Schedule
+from scripter.domain.scripts import Script
+from tests.e2e.multiprocess import MIGRATE_TIMEOUT, Deployment, eventually, scale_out
+
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq]
+
+SCHEDULES = 4
+FIRE_TIMES = 6
+"""Fire times each schedule must reach while both schedulers run."""
+
+
+@pytest.fixture
+async def deployment(tmp_path: Path) -> Any:
+    async with scale_out(tmp_path) as deployed:
+        yield deployed
+
+
+async def seed(database: SqlDatabase, first: datetime) -> list[int]:
+    async with SqlUnitOfWork(database.session_factory) as uow:
+        image = await uow.images.add(
+            Image(
+                name="never-run",
+                status=ImageStatus.BUILT,
+                tag="scripter-test/never-run:1",
+                created_at=first,
+                updated_at=first,
+            )
+        )
+        script = await uow.scripts.add(
+            Script(
+                name="every-second",
+                image_id=image.require_id,
+                current_revision=1,
+                created_at=first,
+                updated_at=first,
+            )
+        )
+        added = [
+            await uow.schedules.add(
+                Schedule(
+                    script_id=script.require_id,
+                    cron="* * * * * *",
+                    next_run_at=first,
+                    created_at=first,
+                    updated_at=first,
+                )
+            )
+            for _ in range(SCHEDULES)
+        ]
+        await uow.commit()
+    return [schedule.require_id for schedule in added]
+
+
+async def test_two_scheduler_processes_fire_each_fire_time_exactly_once(deployment: Deployment):
+    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
+    database = SqlDatabase(create_engine(deployment.env["SCRIPTER_DATABASE_URL"]))
+    try:
+        first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+        ids = await seed(database, first)
+        schedulers = [await deployment.spawn("scheduler", "scheduler") for _ in range(2)]
+
+        async def fired_enough() -> bool | None:
+            deployment.check_alive(*schedulers)
+            async with database.engine.connect() as connection:
+                counts = Counter(
+                    (await connection.execute(select(schedule_firings.c.schedule_id))).scalars()
+                )
+            return True if all(counts[i] >= FIRE_TIMES for i in ids) else None
+
+        await eventually(fired_enough, f"{FIRE_TIMES} fire times per schedule", 60.0)
+        await asyncio.gather(*(deployment.stop(s) for s in schedulers))
+
+        async with database.engine.connect() as connection:
+            firings = (
+                await connection.execute(
+                    select(
+                        schedule_firings.c.schedule_id,
+                        schedule_firings.c.fire_time,
+                        schedule_firings.c.outcome,
+                        schedule_firings.c.job_id,
+                    )
+                )
+            ).all()
+            job_rows = (await connection.execute(select(jobs.c.id, jobs.c.schedule_id))).all()
+            next_runs = dict(
+                (await connection.execute(select(schedules.c.id, schedules.c.next_run_at))).all()
+            )
+    finally:
+        await database.dispose()
+
+    assert {f.outcome for f in firings} == {"fired"}
+    job_of = {row.id: row.schedule_id for row in job_rows}
+    assert sorted(f.job_id for f in firings) == sorted(job_of), "one job per firing, no other"
+    for schedule_id in ids:
+        times = sorted(f.fire_time for f in firings if f.schedule_id == schedule_id)
+        assert all(job_of[f.job_id] == schedule_id for f in firings if f.schedule_id == schedule_id)
+        # Every second from the first fire time up to (not including) the next one.
+        span = int((next_runs[schedule_id] - first).total_seconds())
+        assert times == [first + timedelta(seconds=s) for s in range(span)]
