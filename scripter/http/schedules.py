@@ -89,7 +89,10 @@ class ScheduleController(Controller):
         "/{schedule_id:int}",
         summary="Change a schedule",
         description="Only the fields given change. A new cron or timezone, or enabling, "
-        "computes next_run_at from now; disabling clears it (no further firings).",
+        "computes next_run_at from now; disabling clears it (no further firings). "
+        "env replaces the whole mapping; a null value in it keeps the value stored "
+        "under that name (a secret's, shown as null), so the env a GET returned can "
+        "be sent back unchanged.",
     )
     async def update_schedule(
         self,

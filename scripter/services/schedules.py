@@ -4,6 +4,11 @@ Saving an enabled schedule computes its ``next_run_at`` from now; disabling clea
 it. Every refusal happens before anything is written. After each committed change
 ``on_change`` wakes this process's scheduler (other processes' schedulers see the
 change at their next re-check).
+
+Secrets: a schedule's override of a variable its script marks secret is secret too.
+Details name the script's secret variables (``ScheduleDetail.shown_env``: their
+values read None), and an override given as None keeps the value the schedule
+stores under that name, so a client can send back what it was shown.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from scripter.domain.schedules import (
     parse_misfire_policy,
     parse_overlap_policy,
 )
+from scripter.domain.scripts import Script
 from scripter.services.jobs import validate_run_input
 from scripter.services.script_changes import KEEP, Keep
 
@@ -44,6 +50,17 @@ class ScheduleDetail:
     upcoming: list[datetime]
     """The next fire times (UTC), starting with ``next_run_at``; empty if disabled."""
     description: str | None
+    secret_names: frozenset[str]
+    """The variables the script marks secret now (not when the schedule was saved):
+    the schedule's overrides of them are secret too. No default, so that no detail
+    is made without them."""
+
+    def shown_env(self) -> dict[str, str | None]:
+        """The overrides as clients see them: None for the value of a secret."""
+        return {
+            name: None if name in self.secret_names else value
+            for name, value in self.schedule.env.items()
+        }
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -58,7 +75,8 @@ class Preview:
 @dataclass(kw_only=True, frozen=True)
 class SchedulePatch:
     """The settings to change; ``KEEP`` leaves one as it is. ``args=None`` means the
-    script's own default arguments; ``env`` replaces the whole mapping."""
+    script's own default arguments; ``env`` replaces the whole mapping, and a None
+    value in it keeps the value stored under that name."""
 
     cron: str | Keep = KEEP
     timezone: str | Keep = KEEP
@@ -66,7 +84,7 @@ class SchedulePatch:
     misfire_policy: str | Keep = KEEP
     overlap_policy: str | Keep = KEEP
     args: Sequence[str] | Keep | None = KEEP
-    env: Mapping[str, str] | Keep = KEEP
+    env: Mapping[str, str | None] | Keep = KEEP
 
 
 class ScheduleService:
@@ -88,13 +106,15 @@ class ScheduleService:
     async def list_for_script(self, script_id: int) -> builtins.list[ScheduleDetail]:
         """The script's schedules, oldest first; ``NotFound`` if the script is not."""
         async with self._uow() as uow:
-            await uow.scripts.get(script_id)
+            script = await uow.scripts.get(script_id)
             schedules = await uow.schedules.list_by_script(script_id)
-        return [self._detail(s) for s in schedules]
+        return [self._detail(s, script) for s in schedules]
 
     async def get(self, schedule_id: int) -> ScheduleDetail:
         async with self._uow() as uow:
-            return self._detail(await uow.schedules.get(schedule_id))
+            schedule = await uow.schedules.get(schedule_id)
+            script = await uow.scripts.get(schedule.script_id)
+        return self._detail(schedule, script)
 
     async def history(
         self, schedule_id: int, *, before: datetime | None = None, limit: int = 50
@@ -146,10 +166,11 @@ class ScheduleService:
         misfire_policy: str = "skip",
         overlap_policy: str = "allow",
         args: Sequence[str] | None = None,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
     ) -> ScheduleDetail:
+        """``env``: a None value is refused (there is no stored value to keep yet)."""
         now = self._clock.now()
-        checked_args, overrides = validate_run_input(args, env)
+        checked_args, overrides = validate_run_input(args, _resolve_env(env or {}, stored={}))
         schedule = Schedule(
             script_id=script_id,
             cron=cron,
@@ -164,11 +185,11 @@ class ScheduleService:
         )
         self._check_and_plan(schedule, now)
         async with self._uow() as uow:
-            await uow.scripts.get(script_id)
+            script = await uow.scripts.get(script_id)
             await uow.schedules.add(schedule)
             await uow.commit()
         self._changed()
-        return self._detail(schedule)
+        return self._detail(schedule, script)
 
     async def update(self, schedule_id: int, patch: SchedulePatch) -> ScheduleDetail:
         """Change what ``patch`` names. A new expression or timezone, or enabling,
@@ -187,11 +208,12 @@ class ScheduleService:
     async def _update(self, schedule_id: int, patch: SchedulePatch) -> ScheduleDetail:
         async with self._uow() as uow:
             schedule = await uow.schedules.get(schedule_id)
+            script = await uow.scripts.get(schedule.script_id)
             before = _settings_of(schedule)
             _apply(schedule, patch)
             after = _settings_of(schedule)
             if after == before:
-                return self._detail(schedule)
+                return self._detail(schedule, script)
             now = self._clock.now()
             timing = ("cron", "timezone", "enabled")
             if any(before[k] != after[k] for k in timing):
@@ -200,7 +222,7 @@ class ScheduleService:
             await uow.schedules.update(schedule)
             await uow.commit()
         self._changed()
-        return self._detail(schedule)
+        return self._detail(schedule, script)
 
     async def delete(self, schedule_id: int) -> None:
         """Remove the schedule and its firing history; its jobs stay."""
@@ -220,7 +242,7 @@ class ScheduleService:
             raise InvalidInput(f"cron {cron.cron!r} never fires", field="cron")
         schedule.next_run_at = first if schedule.enabled else None
 
-    def _detail(self, schedule: Schedule) -> ScheduleDetail:
+    def _detail(self, schedule: Schedule, script: Script) -> ScheduleDetail:
         upcoming: builtins.list[datetime] = []
         description = None
         try:
@@ -234,7 +256,12 @@ class ScheduleService:
                     schedule.next_run_at,
                     *cron.upcoming(schedule.next_run_at, self._settings.upcoming - 1),
                 ]
-        return ScheduleDetail(schedule=schedule, upcoming=upcoming, description=description)
+        return ScheduleDetail(
+            schedule=schedule,
+            upcoming=upcoming,
+            description=description,
+            secret_names=frozenset(v.name for v in script.env if v.secret),
+        )
 
     def _changed(self) -> None:
         if self._on_change is not None:
@@ -268,5 +295,28 @@ def _apply(schedule: Schedule, patch: SchedulePatch) -> None:
         schedule.overlap_policy = parse_overlap_policy(patch.overlap_policy)
     if not isinstance(patch.args, Keep) or not isinstance(patch.env, Keep):
         args = schedule.args if isinstance(patch.args, Keep) else patch.args
-        env = schedule.env if isinstance(patch.env, Keep) else patch.env
+        env = (
+            schedule.env
+            if isinstance(patch.env, Keep)
+            else _resolve_env(patch.env, stored=schedule.env)
+        )
         schedule.args, schedule.env = validate_run_input(args, env)
+
+
+def _resolve_env(given: Mapping[str, str | None], *, stored: Mapping[str, str]) -> dict[str, str]:
+    """The overrides to store: a None value keeps the one stored under its name.
+
+    Clients are shown None for overrides of secret variables (``shown_env``); taking
+    None back as "keep" lets them send an unchanged mapping without the secrets."""
+    resolved: dict[str, str] = {}
+    for name, value in given.items():
+        if value is None:
+            if name not in stored:
+                raise InvalidInput(
+                    f"null keeps the value the schedule stores for {name}, and it stores "
+                    "none: give a value",
+                    field=f"env.{name}",
+                )
+            value = stored[name]
+        resolved[name] = value
+    return resolved

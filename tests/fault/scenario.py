@@ -22,7 +22,16 @@ import sqlalchemy as sa
 
 from scripter.adapters.db.engine import create_engine
 from tests.conftest import TEST_BASE_IMAGE
-from tests.e2e.multiprocess import STOP_TIMEOUT, Deployment, Process, eventually, json_of, tail
+from tests.e2e.multiprocess import (
+    MIGRATE_TIMEOUT,
+    STOP_TIMEOUT,
+    Deployment,
+    Process,
+    eventually,
+    free_port,
+    json_of,
+    tail,
+)
 from tests.figures import record
 
 BUILD_TIMEOUT = 90.0
@@ -39,6 +48,14 @@ MAIN_PY = (
 
 def full_log(tag: str) -> bytes:
     return f"start {tag}\ndone {tag}\n".encode()
+
+
+async def api_and_worker(deployment: Deployment) -> tuple[int, Process, Process]:
+    """What every fault starts from: the database migrated, an api on a free port (its
+    port, the process) and one worker."""
+    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
+    port = free_port()
+    return port, await deployment.api(port), await deployment.spawn("worker", "worker")
 
 
 def api_client(deployment: Deployment, port: int) -> httpx.AsyncClient:

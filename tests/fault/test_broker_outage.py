@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.multiprocess import MIGRATE_TIMEOUT, Deployment, free_port, scale_out
+from tests.e2e.multiprocess import Deployment, scale_out
 from tests.fault.private import PrivateRabbitMQ, private_rabbitmq
 from tests.fault.scenario import (
     FINAL,
     Outcome,
+    api_and_worker,
     api_client,
     database_counts,
     full_log,
@@ -56,10 +57,7 @@ async def test_runs_requested_while_the_broker_is_down_run_once_it_is_back(
     deployment: Deployment, broker: PrivateRabbitMQ
 ) -> None:
     outcome = Outcome("RabbitMQ stopped while runs are requested")
-    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
-    port = free_port()
-    api = await deployment.api(port)
-    worker = await deployment.spawn("worker", "worker")
+    port, api, worker = await api_and_worker(deployment)
     database_url = deployment.env["SCRIPTER_DATABASE_URL"]
     async with api_client(deployment, port) as http:
         script_id = await image_and_script(http, deployment, api, worker)

@@ -19,16 +19,15 @@ import pytest
 
 from scripter.services.job_runner import JOB_LABEL, NAMESPACE_LABEL
 from tests.e2e.multiprocess import (
-    MIGRATE_TIMEOUT,
     Deployment,
     eventually,
-    free_port,
     scale_out,
 )
 from tests.fault.private import PrivateMariaDB, private_mariadb
 from tests.fault.scenario import (
     FINAL,
     Outcome,
+    api_and_worker,
     api_client,
     database_counts,
     full_log,
@@ -63,10 +62,7 @@ async def test_jobs_are_recorded_across_a_database_restart(
     deployment: Deployment, database: PrivateMariaDB
 ) -> None:
     outcome = Outcome("MariaDB restarted while jobs run")
-    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
-    port = free_port()
-    api = await deployment.api(port)
-    worker = await deployment.spawn("worker", "worker")
+    port, api, worker = await api_and_worker(deployment)
     async with api_client(deployment, port) as http:
         script_id = await image_and_script(http, deployment, api, worker)
         ids = {
@@ -85,6 +81,7 @@ async def test_jobs_are_recorded_across_a_database_restart(
                 client.containers.list,
                 all=True,
                 filters={"label": f"{NAMESPACE_LABEL}={deployment.namespace}", "status": "exited"},
+                ignore_removed=True,  # the runner removes containers at any moment
             )
             return True if short <= {int(c.labels[JOB_LABEL]) for c in listed} else None
 

@@ -29,16 +29,15 @@ import pytest
 
 from scripter.services.job_runner import JOB_LABEL, NAMESPACE_LABEL
 from tests.e2e.multiprocess import (
-    MIGRATE_TIMEOUT,
     Deployment,
     eventually,
-    free_port,
     scale_out,
 )
 from tests.fault.private import PrivateDockerd, private_dockerd
 from tests.fault.scenario import (
     FINAL,
     Outcome,
+    api_and_worker,
     api_client,
     full_log,
     image_and_script,
@@ -70,10 +69,7 @@ async def deployment(tmp_path: Path, engine: PrivateDockerd) -> AsyncIterator[De
 async def test_a_killed_worker_and_a_restarted_engine_leave_no_job_running(
     deployment: Deployment, engine: PrivateDockerd
 ) -> None:
-    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
-    port = free_port()
-    api = await deployment.api(port)
-    worker = await deployment.spawn("worker", "worker")
+    port, api, worker = await api_and_worker(deployment)
     workers = [worker]
     docker = engine.client()
 
@@ -84,7 +80,10 @@ async def test_a_killed_worker_and_a_restarted_engine_leave_no_job_running(
         }
         if status:
             filters["status"] = status
-        listed = await asyncio.to_thread(docker.containers.list, all=True, filters=filters)
+        # ignore_removed: the runner removes containers between the list and its inspects.
+        listed = await asyncio.to_thread(
+            docker.containers.list, all=True, filters=filters, ignore_removed=True
+        )
         return {int(c.labels[JOB_LABEL]): str(c.id) for c in listed}
 
     try:

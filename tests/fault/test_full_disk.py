@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.multiprocess import MIGRATE_TIMEOUT, Deployment, free_port, scale_out
+from tests.e2e.multiprocess import Deployment, scale_out
 from tests.fault.private import small_tmpfs
 from tests.fault.scenario import (
     FINAL,
     Outcome,
+    api_and_worker,
     api_client,
     full_log,
     image_and_script,
@@ -71,10 +72,7 @@ async def test_a_full_disk_fails_the_job_clearly_and_the_app_keeps_serving(
 ) -> None:
     outcome = Outcome("data directory's disk full while a job writes its log")
     disk = Path(deployment.env["SCRIPTER_DATA_DIRECTORY"])
-    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
-    port = free_port()
-    api = await deployment.api(port)
-    worker = await deployment.spawn("worker", "worker")
+    port, api, worker = await api_and_worker(deployment)
     async with api_client(deployment, port) as http:
         script_id = await image_and_script(http, deployment, api, worker, code=FLOOD_PY)
 

@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from tests.e2e.multiprocess import (
-    MIGRATE_TIMEOUT,
     Deployment,
     eventually,
     free_port,
@@ -30,6 +29,7 @@ from tests.e2e.multiprocess import (
 from tests.fault.scenario import (
     FINAL,
     Outcome,
+    api_and_worker,
     api_client,
     full_log,
     image_and_script,
@@ -78,10 +78,7 @@ async def test_sigterm_finishes_requests_in_flight_and_leaves_jobs_recoverable(
     deployment: Deployment,
 ) -> None:
     outcome = Outcome("SIGTERM mid-download and mid-job (graceful shutdown)")
-    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
-    port = free_port()
-    api = await deployment.api(port)
-    worker = await deployment.spawn("worker", "worker")
+    port, api, worker = await api_and_worker(deployment)
     async with api_client(deployment, port) as http:
         script_id = await image_and_script(http, deployment, api, worker, code=BIG_PY)
         big = await run(http, script_id, "big", str(BIG_LOG), "0")

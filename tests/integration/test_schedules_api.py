@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from httpx import Response
 
 from scripter.bootstrap import Role
 from scripter.domain.images import ImageStatus
 from scripter.domain.schedules import FiringOutcome, ScheduleFiring
+from scripter.domain.scripts import EnvVar
 from tests.integration.app_fixtures import App, running_app
 from tests.integration.refusals import refused
 from tests.integration.test_jobs import add_script, remove_containers
@@ -289,3 +291,132 @@ async def finished_job(app: App, job_id: int, timeout: float = 120) -> dict[str,
             if job["status"] not in ("queued", "running"):
                 return job
             await asyncio.sleep(0.1)
+
+
+# --- overrides of secret variables ------------------------------------------------------
+
+SECRET = "schedule-secret-4f7a"
+SCRIPT_ENV = [
+    EnvVar(name="TOKEN", value="script-secret-9c1e", secret=True),
+    EnvVar(name="MODE", value="fast"),
+]
+
+
+async def stored_env(app: App, schedule_id: int) -> dict[str, str]:
+    async with app.uow() as uow:
+        return (await uow.schedules.get(schedule_id)).env
+
+
+async def test_overrides_of_secret_variables_are_returned_as_null(api_only_app: App):
+    app, client = api_only_app, api_only_app.client
+    script_id = await add_script(app, "print(1)\n", env=SCRIPT_ENV)
+    bodies: list[str] = []
+
+    async def call(response: Response) -> Any:
+        assert response.status_code in (200, 201), response.text
+        bodies.append(response.text)
+        return response.json()
+
+    shown = {"TOKEN": None, "MODE": "slow", "EXTRA": "e"}
+    created = await call(
+        await client.post(
+            f"/api/scripts/{script_id}/schedules",
+            json={"cron": "0 3 * * *", "env": {"TOKEN": SECRET, "MODE": "slow", "EXTRA": "e"}},
+        )
+    )
+    url = f"/api/schedules/{created['id']}"
+    assert created["env"] == shown  # non-secret overrides as they were given
+    assert (await call(await client.get(url)))["env"] == shown
+    listed = await call(await client.get(f"/api/scripts/{script_id}/schedules"))
+    assert [s["env"] for s in listed] == [shown]
+    assert (await call(await client.patch(url, json={"enabled": False})))["env"] == shown
+    await call(await client.get(f"{url}/history"))
+    assert all(SECRET not in body for body in bodies)
+    # Stored as given: its jobs run with it.
+    assert (await stored_env(app, created["id"]))["TOKEN"] == SECRET
+
+
+async def test_patching_back_what_get_returned_keeps_the_secret(api_only_app: App):
+    app, client = api_only_app, api_only_app.client
+    script_id = await add_script(app, "print(1)\n", env=SCRIPT_ENV)
+    schedule = await create(app, script_id, cron="0 3 * * *", env={"TOKEN": SECRET, "A": "1"})
+    url = f"/api/schedules/{schedule['id']}"
+    env = (await client.get(url)).json()["env"]
+    assert env == {"TOKEN": None, "A": "1"}
+    # Sent back as it came, next to other changes.
+    response = await client.patch(url, json={"cron": "0 4 * * *", "env": {**env, "B": "2"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["env"] == {"TOKEN": None, "A": "1", "B": "2"}
+    assert await stored_env(app, schedule["id"]) == {"TOKEN": SECRET, "A": "1", "B": "2"}
+    # A value replaces it; leaving the name out removes it.
+    replaced = (await client.patch(url, json={"env": {"TOKEN": "rotated"}})).json()
+    assert replaced["env"] == {"TOKEN": None}
+    assert await stored_env(app, schedule["id"]) == {"TOKEN": "rotated"}
+    assert (await client.patch(url, json={"env": {}})).json()["env"] == {}
+    assert await stored_env(app, schedule["id"]) == {}
+
+
+async def test_null_without_a_stored_value_is_refused(api_only_app: App):
+    app = api_only_app
+    script_id = await add_script(app, "print(1)\n", env=SCRIPT_ENV)
+    schedule = await create(app, script_id, cron="0 3 * * *", env={"MODE": "slow"})
+    url = f"/api/schedules/{schedule['id']}"
+    on_script = f"/api/scripts/{script_id}/schedules"
+    says = "null keeps the value the schedule stores for TOKEN, and it stores none"
+    await refused(
+        app,
+        lambda: app.client.post(on_script, json={"cron": "* * * * *", "env": {"TOKEN": None}}),
+        422,
+        "env.TOKEN",
+        says,
+    )
+    await refused(
+        app,
+        lambda: app.client.patch(url, json={"cron": "0 5 * * *", "env": {"TOKEN": None}}),
+        422,
+        "env.TOKEN",
+        says,
+    )
+    assert await stored_env(app, schedule["id"]) == {"MODE": "slow"}
+
+
+async def test_a_variable_marked_secret_after_the_schedule_was_saved_is_hidden(
+    api_only_app: App,
+):
+    app, client = api_only_app, api_only_app.client
+    script_id = await add_script(app, "print(1)\n", env=SCRIPT_ENV)
+    schedule = await create(app, script_id, cron="0 3 * * *", env={"MODE": "slow", "X": "1"})
+    assert schedule["env"] == {"MODE": "slow", "X": "1"}
+    marked = await client.patch(
+        f"/api/scripts/{script_id}",
+        json={
+            "env": [
+                {"name": "TOKEN", "secret": True},
+                {"name": "MODE", "value": "fast", "secret": True},
+            ]
+        },
+    )
+    assert marked.status_code == 200, marked.text
+    url = f"/api/schedules/{schedule['id']}"
+    assert (await client.get(url)).json()["env"] == {"MODE": None, "X": "1"}
+    listed = (await client.get(f"/api/scripts/{script_id}/schedules")).json()
+    assert listed[0]["env"] == {"MODE": None, "X": "1"}
+
+
+async def test_a_fired_job_runs_with_the_kept_secret_and_shows_it_masked(tmp_path: Path):
+    async with running_app(tmp_path, {Role.API, Role.SCHEDULER}) as app:
+        script_id = await add_script(app, "print(1)\n", env=SCRIPT_ENV)
+        schedule = await create(
+            app, script_id, cron="* * * * * *", enabled=False, env={"TOKEN": SECRET}
+        )
+        url = f"/api/schedules/{schedule['id']}"
+        # Enabled with the env it was shown: the job it fires has the stored value.
+        response = await app.client.patch(url, json={"enabled": True, "env": schedule["env"]})
+        assert response.status_code == 200, response.text
+        firing = (await wait_for_firings(app, schedule["id"], 1))[0]
+        await app.client.patch(url, json={"enabled": False})
+        assert firing["outcome"] == "fired", firing
+        async with app.uow() as uow:
+            assert (await uow.jobs.get(firing["job_id"])).env == {"TOKEN": SECRET}
+        job = (await app.client.get(f"/api/jobs/{firing['job_id']}")).json()
+        assert job["env"] == {"TOKEN": "****"}

@@ -1,5 +1,5 @@
 """``ScheduleService`` on in-memory fakes: next_run_at from now, refusals that change
-nothing, preview, history pages."""
+nothing, preview, history pages, overrides of secret variables."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from scripter.domain.errors import InvalidInput, NotFound
 from scripter.domain.images import Image, ImageStatus
 from scripter.domain.schedules import FiringOutcome, MisfirePolicy, OverlapPolicy, ScheduleFiring
-from scripter.domain.scripts import Script
+from scripter.domain.scripts import EnvVar, Script
 from scripter.services.schedules import SchedulePatch, ScheduleService, ScheduleSettings
 from tests.unit.fakes import FakeStore, FixedClock
 
@@ -33,13 +33,19 @@ class Setup:
     def wake(self) -> None:
         self.woken += 1
 
-    async def script(self) -> int:
+    async def script(self, env: list[EnvVar] | None = None) -> int:
         async with self.store.uow() as uow:
             image = await uow.images.add(
                 Image(name="base", status=ImageStatus.BUILT, created_at=T0, updated_at=T0)
             )
             script = await uow.scripts.add(
-                Script(name="job", image_id=image.require_id, created_at=T0, updated_at=T0)
+                Script(
+                    name="job",
+                    image_id=image.require_id,
+                    env=env or [],
+                    created_at=T0,
+                    updated_at=T0,
+                )
             )
             await uow.commit()
         return script.require_id
@@ -254,3 +260,87 @@ async def test_history_pages_newest_first(setup: Setup):
     assert [f.fire_time.minute for f in last] == [0] and cursor is None
     with pytest.raises(NotFound):
         await setup.service.history(999)
+
+
+SECRET_ENV = [
+    EnvVar(name="TOKEN", value="script-secret", secret=True),
+    EnvVar(name="MODE", value="x"),
+]
+
+
+async def stored_env(setup: Setup, schedule_id: int) -> dict[str, str]:
+    async with setup.store.uow() as uow:
+        return (await uow.schedules.get(schedule_id)).env
+
+
+async def test_overrides_of_secret_variables_are_shown_as_none_everywhere(setup: Setup):
+    script_id = await setup.script(SECRET_ENV)
+    created = await setup.service.create(
+        script_id, cron="* * * * *", env={"TOKEN": "schedule-secret", "MODE": "slow", "X": "1"}
+    )
+    schedule_id = created.schedule.require_id
+    shown = {"TOKEN": None, "MODE": "slow", "X": "1"}
+    assert created.secret_names == frozenset({"TOKEN"})
+    assert created.shown_env() == shown
+    assert (await setup.service.get(schedule_id)).shown_env() == shown
+    assert [d.shown_env() for d in await setup.service.list_for_script(script_id)] == [shown]
+    updated = await setup.service.update(schedule_id, SchedulePatch(enabled=False))
+    assert updated.shown_env() == shown
+    # The service's callers still run with the real value.
+    assert await stored_env(setup, schedule_id) == {
+        "TOKEN": "schedule-secret",
+        "MODE": "slow",
+        "X": "1",
+    }
+
+
+async def test_a_variable_marked_secret_after_the_schedule_was_saved_is_hidden(setup: Setup):
+    script_id = await setup.script([EnvVar(name="TOKEN", value="v")])
+    schedule_id = (
+        await setup.service.create(script_id, cron="* * * * *", env={"TOKEN": "plain"})
+    ).schedule.require_id
+    assert (await setup.service.get(schedule_id)).shown_env() == {"TOKEN": "plain"}
+    async with setup.store.uow() as uow:
+        script = await uow.scripts.get(script_id)
+        script.env = [EnvVar(name="TOKEN", value="v", secret=True)]
+        await uow.scripts.update(script)
+        await uow.commit()
+    assert (await setup.service.get(schedule_id)).shown_env() == {"TOKEN": None}
+
+
+async def test_sending_back_what_was_shown_keeps_the_secret_and_commits_nothing(setup: Setup):
+    script_id = await setup.script(SECRET_ENV)
+    detail = await setup.service.create(
+        script_id, cron="* * * * *", env={"TOKEN": "schedule-secret", "MODE": "slow"}
+    )
+    schedule_id = detail.schedule.require_id
+    before, woken = setup.snapshot(), setup.woken
+    again = await setup.service.update(schedule_id, SchedulePatch(env=detail.shown_env()))
+    assert again.shown_env() == {"TOKEN": None, "MODE": "slow"}
+    assert setup.snapshot() == before and setup.woken == woken
+    # None keeps the stored value while other overrides change, or go.
+    await setup.service.update(schedule_id, SchedulePatch(env={"TOKEN": None, "NEW": "n"}))
+    assert await stored_env(setup, schedule_id) == {"TOKEN": "schedule-secret", "NEW": "n"}
+    # A value replaces it; leaving the name out removes it.
+    await setup.service.update(schedule_id, SchedulePatch(env={"TOKEN": "rotated"}))
+    assert await stored_env(setup, schedule_id) == {"TOKEN": "rotated"}
+    await setup.service.update(schedule_id, SchedulePatch(env={}))
+    assert await stored_env(setup, schedule_id) == {}
+
+
+async def test_none_without_a_stored_value_is_refused_and_changes_nothing(setup: Setup):
+    script_id = await setup.script(SECRET_ENV)
+    schedule_id = (
+        await setup.service.create(script_id, cron="0 3 * * *", env={"MODE": "slow"})
+    ).schedule.require_id
+    before, woken = setup.snapshot(), setup.woken
+    with pytest.raises(InvalidInput) as created:
+        await setup.service.create(script_id, cron="0 3 * * *", env={"TOKEN": None})
+    with pytest.raises(InvalidInput) as updated:
+        await setup.service.update(
+            schedule_id, SchedulePatch(cron="0 4 * * *", env={"MODE": None, "TOKEN": None})
+        )
+    for refusal in (created.value, updated.value):
+        assert refusal.field == "env.TOKEN"
+        assert "stores none" in refusal.message and "give a value" in refusal.message
+    assert setup.snapshot() == before and setup.woken == woken

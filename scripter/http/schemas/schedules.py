@@ -1,4 +1,9 @@
-"""Bodies of /api/schedules and /api/scripts/{id}/schedules, and their conversions."""
+"""Bodies of /api/schedules and /api/scripts/{id}/schedules, and their conversions.
+
+Secrets: a schedule's ``env`` goes out through ``ScheduleDetail.shown_env``, which
+sends null for an override of a variable the script marks secret; a null sent back
+keeps the stored value.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,16 @@ OverlapPolicyText = Annotated[
         examples=["allow", "skip", "replace"],
     ),
 ]
+ScheduleEnv = Annotated[
+    dict[str, str | None],
+    msgspec.Meta(
+        description="Added to (or replacing) the script's environment variables. "
+        "null: the value of a secret variable of the script: set, never shown. "
+        "In a request, null keeps the value the schedule stores under that name "
+        "(422 where it stores none).",
+        examples=[{"MODE": "fast"}],
+    ),
+]
 CronText = Annotated[
     str,
     msgspec.Meta(
@@ -59,7 +74,7 @@ class Schedule(msgspec.Struct):
     overlap_policy: OverlapPolicy
     args: list[str] | None
     """None: the script's own default arguments."""
-    env: dict[str, str]
+    env: ScheduleEnv
     next_run_at: datetime | None
     """None while disabled."""
     next_runs: list[FireTime]
@@ -108,8 +123,9 @@ class ScheduleCreate(msgspec.Struct, forbid_unknown_fields=True):
     overlap_policy: OverlapPolicyText = "allow"
     args: list[str] | None = None
     """Omit or null for the script's own default arguments."""
-    env: dict[str, str] = msgspec.field(default_factory=dict)
-    """Added to (or replacing) the script's environment variables."""
+    env: ScheduleEnv = msgspec.field(default_factory=dict)
+    """Added to (or replacing) the script's environment variables; no null here
+    (there is no stored value to keep yet)."""
 
 
 class ScheduleUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,7 +137,8 @@ class ScheduleUpdate(msgspec.Struct, forbid_unknown_fields=True):
     misfire_policy: MisfirePolicyText | UnsetType = UNSET
     overlap_policy: OverlapPolicyText | UnsetType = UNSET
     args: list[str] | UnsetType | None = UNSET
-    env: dict[str, str] | UnsetType = UNSET
+    env: ScheduleEnv | UnsetType = UNSET
+    """Replaces the whole mapping; null keeps the value stored under that name."""
 
 
 class PreviewRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -156,7 +173,7 @@ def schedule_out(detail: ScheduleDetail) -> Schedule:
         misfire_policy=s.misfire_policy,
         overlap_policy=s.overlap_policy,
         args=None if s.args is None else list(s.args),
-        env=dict(s.env),
+        env=detail.shown_env(),
         next_run_at=s.next_run_at,
         next_runs=fire_times(detail.upcoming, s.timezone),
         description=detail.description,

@@ -493,7 +493,7 @@ export interface paths {
         head?: never;
         /**
          * Change a schedule
-         * @description Only the fields given change. A new cron or timezone, or enabling, computes next_run_at from now; disabling clears it (no further firings).
+         * @description Only the fields given change. A new cron or timezone, or enabling, computes next_run_at from now; disabling clears it (no further firings). env replaces the whole mapping; a null value in it keeps the value stored under that name (a secret's, shown as null), so the env a GET returned can be sent back unchanged.
          */
         patch: operations["ApiSchedulesScheduleIdUpdateSchedule"];
         trace?: never;
@@ -811,8 +811,14 @@ export interface components {
             misfire_policy: components["schemas"]["MisfirePolicy"];
             overlap_policy: components["schemas"]["OverlapPolicy"];
             args: string[] | null;
+            /**
+             * @description Added to (or replacing) the script's environment variables. null: the value of a secret variable of the script: set, never shown. In a request, null keeps the value the schedule stores under that name (422 where it stores none).
+             * @example {
+             *       "MODE": "fast"
+             *     }
+             */
             env: {
-                [key: string]: string;
+                [key: string]: string | null;
             };
             next_run_at: string | null;
             next_runs: components["schemas"]["FireTime"][];
@@ -849,8 +855,14 @@ export interface components {
              */
             overlap_policy?: string;
             args?: string[] | null;
+            /**
+             * @description Added to (or replacing) the script's environment variables. null: the value of a secret variable of the script: set, never shown. In a request, null keeps the value the schedule stores under that name (422 where it stores none).
+             * @example {
+             *       "MODE": "fast"
+             *     }
+             */
             env?: {
-                [key: string]: string;
+                [key: string]: string | null;
             };
         };
         /** ScheduleUpdate */
@@ -877,8 +889,14 @@ export interface components {
              */
             overlap_policy?: string;
             args?: string[] | null;
+            /**
+             * @description Added to (or replacing) the script's environment variables. null: the value of a secret variable of the script: set, never shown. In a request, null keeps the value the schedule stores under that name (422 where it stores none).
+             * @example {
+             *       "MODE": "fast"
+             *     }
+             */
             env?: {
-                [key: string]: string;
+                [key: string]: string | null;
             };
         };
         /** Script */

@@ -2,7 +2,8 @@ import { useMemo, useState, type FormEvent } from 'react';
 
 import { Button } from '@/components/ui/button';
 import { Field, FormError } from '@/components/ui/field';
-import { parseArgs } from '@/features/scripts/utils/settings-form';
+import { EnvEditor } from '@/features/scripts/components/env-editor';
+import { parseArgs, type EnvRow } from '@/features/scripts/utils/settings-form';
 import { useDebounced } from '@/hooks/use-debounced';
 import { ApiError, isMissingEndpoint } from '@/lib/api-client';
 import { formatDateTime, formatRelative } from '@/lib/format';
@@ -17,8 +18,14 @@ import {
   OVERLAP_POLICIES,
   timeZones,
 } from '../utils/policies';
+import {
+  scheduleEnvBody,
+  scheduleEnvErrors,
+  scheduleEnvRows,
+  type ScheduleEnv,
+} from '../utils/schedule-env';
 
-const FIELDS = ['cron', 'timezone', 'enabled', 'misfire_policy', 'overlap_policy', 'args'];
+const FIELDS = ['cron', 'timezone', 'enabled', 'misfire_policy', 'overlap_policy', 'args', 'env'];
 
 /** What the form sends: a whole schedule, good for a POST and a PATCH alike. */
 export type ScheduleValues = {
@@ -29,6 +36,8 @@ export type ScheduleValues = {
   overlap_policy: OverlapPolicy;
   /** null: the script's own default arguments. */
   args: string[] | null;
+  /** null: keep the stored value of an override of a secret variable (never shown). */
+  env: ScheduleEnv;
 };
 
 type ScheduleFormProps = {
@@ -84,6 +93,7 @@ export function ScheduleForm({
   // null: the script's own default arguments.
   const [ownArgs, setOwnArgs] = useState(initial?.args != null);
   const [args, setArgs] = useState((initial?.args ?? []).join('\n'));
+  const [env, setEnv] = useState<EnvRow[]>(() => scheduleEnvRows(initial?.env));
   const zones = useMemo(timeZones, []);
   const previewCron = useDebounced(cron, 400);
   const previewZone = useDebounced(timezone, 400);
@@ -92,7 +102,10 @@ export function ScheduleForm({
   // Errors of saving, else of the preview (an invalid cron shows before saving).
   const source =
     error ?? (preview.isError && !isMissingEndpoint(preview.error) ? preview.error : null);
-  const placed = source instanceof ApiError ? placeProblem(source.problem, FIELDS) : null;
+  // The server names an override `env.NAME`: each row's name is a field of its own.
+  const envFields = env.filter((row) => row.name.trim()).map((row) => `env.${row.name.trim()}`);
+  const placed =
+    source instanceof ApiError ? placeProblem(source.problem, [...FIELDS, ...envFields]) : null;
   const general = error ? (placed ? placed.general : describeError(error)) : null;
 
   function submit(event: FormEvent) {
@@ -104,6 +117,7 @@ export function ScheduleForm({
       misfire_policy: misfire,
       overlap_policy: overlap,
       args: ownArgs ? parseArgs(args) : null,
+      env: scheduleEnvBody(env),
     });
   }
 
@@ -198,6 +212,20 @@ export function ScheduleForm({
               />
             </Field>
           )}
+        </fieldset>
+        <fieldset className="fieldset">
+          <legend>Environment</legend>
+          <p className="field__hint">
+            Added to (or replacing) the script’s variables in this schedule’s runs. A secret
+            variable’s value here is never shown: it is kept unless you type a new one.
+          </p>
+          <EnvEditor
+            rows={env}
+            onChange={setEnv}
+            errors={scheduleEnvErrors(placed?.fields, env)}
+            idPrefix={id}
+            secrets={false}
+          />
         </fieldset>
         <label className="choice">
           <input

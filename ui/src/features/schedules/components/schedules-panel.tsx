@@ -19,6 +19,7 @@ import { useScheduleHistory } from '../api/get-schedule-history';
 import { useSchedules } from '../api/get-schedules';
 import { useUpdateSchedule } from '../api/update-schedule';
 import { misfireLabel, overlapLabel } from '../utils/policies';
+import { describeScheduleEnv } from '../utils/schedule-env';
 
 import { ScheduleForm } from './schedule-form';
 
@@ -44,6 +45,7 @@ function History({ schedule }: { schedule: Schedule }) {
 }
 
 function ScheduleItem({ schedule }: { schedule: Schedule }) {
+  const env = describeScheduleEnv(schedule.env);
   const [editing, setEditing] = useState(false);
   const [showHistory, setShowHistory] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -102,6 +104,11 @@ function ScheduleItem({ schedule }: { schedule: Schedule }) {
             'none'
           )}
         </span>
+        {env && (
+          <span>
+            Environment: <code>{env}</code>
+          </span>
+        )}
       </div>
       {toggle.isError && <Alert>{describeError(toggle.error)}</Alert>}
       <div className="button-row">

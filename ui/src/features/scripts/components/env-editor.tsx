@@ -8,13 +8,15 @@ type EnvEditorProps = {
   /** Messages by field (`env[0].name`, `env`). */
   errors: Record<string, string>;
   idPrefix: string;
-  /** Allow secrets (the script's settings) or not (a one-off run). */
+  /** Allow marking secrets (the script's settings) or not (a run, a schedule). */
   secrets?: boolean;
 };
 
 /**
  * Environment variables. A secret's value is write-only: the server never sends
  * it, so a stored secret shows as set, and stays as it is unless a new value is typed.
+ * Where rows cannot be marked secret, a stored one still can come from the server (a
+ * schedule's override of a secret variable): it is labelled instead.
  */
 export function EnvEditor({ rows, onChange, errors, idPrefix, secrets = true }: EnvEditorProps) {
   const update = (index: number, change: Partial<EnvRow>) =>
@@ -69,6 +71,12 @@ export function EnvEditor({ rows, onChange, errors, idPrefix, secrets = true }: 
               />
               {valueError && <p className="field__error">{valueError}</p>}
             </div>
+            {/* Always there without the checkbox: the Remove buttons stay in one column. */}
+            {!secrets && (
+              <span className="env-row__secret muted">
+                {row.stored && (row.value === '' ? 'secret (kept)' : 'secret (replaced)')}
+              </span>
+            )}
             {secrets && (
               <label className="env-row__secret">
                 <input
