@@ -135,6 +135,23 @@ class DockerRuntime:
 
         await self._call(remove)
 
+    async def remove_untagged_image(self, image_id: str) -> bool:
+        def remove(client: docker.DockerClient) -> bool:
+            try:
+                if client.api.inspect_image(image_id).get("RepoTags"):
+                    return False
+                # Not forced: the engine refuses while a container (a job) uses it.
+                client.api.remove_image(image_id)
+            except docker.errors.NotFound:
+                return False
+            except docker.errors.APIError as exc:
+                if exc.status_code == _CONFLICT:
+                    return False
+                raise
+            return True
+
+        return await self._call(remove)
+
     async def image_exists(self, reference: str) -> bool:
         def exists(client: docker.DockerClient) -> bool:
             try:

@@ -399,6 +399,13 @@ class ContainerRuntime(Protocol):
         ``ImageInUse`` while a container of it exists (a job runs on it)."""
         ...
 
+    async def remove_untagged_image(self, image_id: str) -> bool:
+        """Remove the image ``image_id`` only if no tag names it any more (a rebuild
+        moved its tag to the new image) and no container uses it; True if removed.
+        An image still tagged (another image definition built the same content) or
+        in use stays, and so does a missing one (False)."""
+        ...
+
     async def image_exists(self, reference: str) -> bool: ...
 
     async def run(self, spec: ContainerSpec) -> str:

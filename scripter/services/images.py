@@ -344,12 +344,26 @@ class ImageService:
     ) -> None:
         async with self._uow() as uow:
             image = await uow.images.get(image_id)
+            replaced = image.docker_image_id
             if error is None:
                 image.finish_build(self._clock.now(), docker_image_id=docker_image_id, tag=tag)
             else:
                 image.fail_build(self._clock.now(), error)
             await uow.images.update(image)
             await uow.commit()
+        if error is None and replaced and replaced != docker_image_id:
+            await self._drop_replaced(image_id, replaced)
+
+    async def _drop_replaced(self, image_id: int, replaced: str) -> None:
+        """The image a rebuild replaced has lost its tag: without this every rebuild
+        would leave one more untagged image on the engine. It stays while a job still
+        runs on it or another tag names it; the next rebuild does not come back for
+        it (``docker image prune`` does)."""
+        try:
+            if await self._runtime.remove_untagged_image(replaced):
+                log.info("image %s: removed %s, replaced by the rebuild", image_id, replaced)
+        except Exception as exc:  # the build succeeded; a leftover is no reason to fail it
+            log.warning("image %s: could not remove the replaced %s: %s", image_id, replaced, exc)
 
     async def recover_interrupted_builds(
         self, *, requeue_before: datetime | None = None

@@ -173,6 +173,33 @@ async def test_build_streams_lines_and_image_can_be_removed(
     assert not await runtime.image_exists("scripter-test-no-such-image:nope")
 
 
+async def test_only_an_untagged_unused_image_is_removed(
+    runtime: DockerRuntime, made: Made, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    def dockerfile(n: int) -> Path:
+        (tmp_path / "Dockerfile").write_text(
+            f"FROM {TEST_BASE_IMAGE}\nLABEL build={made.value}-{n}\n"
+        )
+        return tmp_path
+
+    first = await build(runtime, made, dockerfile(1))
+    assert not await runtime.remove_untagged_image(first)  # still tagged: stays
+    in_use = await build(runtime, made, dockerfile(2))  # takes the tag: first is untagged
+    assert docker_client.api.inspect_image(first)["RepoTags"] == []
+    assert await runtime.remove_untagged_image(first)
+    assert not await runtime.image_exists(first)
+    assert not await runtime.remove_untagged_image(first)  # gone: nothing to do
+
+    # A stopped container (a finished job not yet removed) holds its image too.
+    container = docker_client.api.create_container(
+        in_use, ["true"], labels={TEST_LABEL: made.value}
+    )
+    made.containers.append(container["Id"])
+    await build(runtime, made, dockerfile(3))  # in_use loses the tag, a container has it
+    assert not await runtime.remove_untagged_image(in_use)
+    assert await runtime.image_exists(in_use)
+
+
 async def test_failing_run_step_raises_build_failed(
     runtime: DockerRuntime, made: Made, tmp_path: Path
 ) -> None:

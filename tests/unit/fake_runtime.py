@@ -157,6 +157,16 @@ class FakeContainerRuntime:
         else:
             del self.images[image_id]
 
+    async def remove_untagged_image(self, image_id: str) -> bool:
+        self._check_up()
+        if self.images.get(image_id, {"missing"}):
+            return False  # still tagged, or not there
+        if any(self._find(c.spec.image) == image_id for c in self.containers.values()):
+            return False
+        self.removed.append(image_id)
+        del self.images[image_id]
+        return True
+
     async def image_exists(self, reference: str) -> bool:
         self._check_up()
         return self._find(reference) is not None

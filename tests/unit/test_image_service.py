@@ -530,6 +530,37 @@ async def test_a_rebuild_after_a_failure_succeeds_and_clears_the_error(w: World)
     assert "boom" not in w.log(image_id)  # the log starts afresh
 
 
+async def test_a_rebuild_removes_the_image_it_replaced(w: World):
+    image_id = await w.create()
+    await w.build(image_id, BuildScript(image_id="sha256:old"))
+    image = await w.build(image_id, BuildScript(image_id="sha256:new"))
+    assert image.docker_image_id == "sha256:new"
+    # The old one lost its tag to the new build: left, it would be a dangling image.
+    assert not await w.runtime.image_exists("sha256:old")
+    assert await w.runtime.image_exists(image.tag or "")
+
+
+async def test_a_replaced_image_stays_while_tagged_elsewhere_or_in_use(w: World):
+    first, second = await w.create("first"), await w.create("second")
+    await w.build(first, BuildScript(image_id="sha256:shared"))
+    w.runtime.add_image("sha256:shared", "someone/else:1")  # same content, another tag
+    await w.build(first, BuildScript(image_id="sha256:first-2"))
+    assert await w.runtime.image_exists("sha256:shared")
+
+    await w.build(second, BuildScript(image_id="sha256:busy"))
+    await w.runtime.run(ContainerSpec(image="sha256:busy", command=["python3"]))  # a job
+    rebuilt = await w.build(second, BuildScript(image_id="sha256:second-2"))
+    assert rebuilt.status == ImageStatus.BUILT
+    assert await w.runtime.image_exists("sha256:busy")
+
+
+async def test_a_rebuild_to_the_same_image_removes_nothing(w: World):
+    image_id = await w.create()
+    await w.build(image_id, BuildScript(image_id="sha256:same"))
+    image = await w.build(image_id, BuildScript(image_id="sha256:same"))  # the layer cache
+    assert await w.runtime.image_exists("sha256:same") and image.status == ImageStatus.BUILT
+
+
 async def test_extra_ca_certificates_go_into_the_staged_context_only():
     w = make_world(extra_ca_pem=PEM)
     dockerfile = "FROM python:3.12 AS build\nRUN make\nfrom python:3.12-slim\nCMD run\n"
