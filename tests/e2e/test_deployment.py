@@ -19,6 +19,7 @@ registry, so the stack itself cannot be pulled and started here):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -502,6 +503,8 @@ def scripter_image() -> Iterator[BuiltImage]:
     context, ui_index = build_context(
         HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.exists() else None
     )
+    # The classic builder leaves each earlier stage behind as an untagged image.
+    dangling_before = {image.id for image in client.images.list(filters={"dangling": True})}
     try:
         client.images.build(
             fileobj=context,
@@ -531,6 +534,10 @@ def scripter_image() -> Iterator[BuiltImage]:
             if container.image and tag in container.image.tags:
                 container.remove(force=True)
         client.images.remove(tag, force=True)
+        for image in client.images.list(filters={"dangling": True}):
+            if image.id and image.id not in dangling_before:  # this build's stages
+                with contextlib.suppress(docker.errors.APIError):
+                    client.images.remove(image.id)  # not forced: one in use stays
 
 
 def _run(client: docker.DockerClient, image: str, command: list[str], **options: Any) -> str:
