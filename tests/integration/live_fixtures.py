@@ -5,6 +5,7 @@ streams are tested over real HTTP.)"""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import uuid
@@ -13,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import uvicorn
@@ -27,7 +28,8 @@ from scripter.http.app import create_app
 from scripter.http.server import Server
 from scripter.services.live_logs import LiveSettings
 from tests.access import auth_headers
-from tests.integration.app_fixtures import make_test_config
+from tests.conftest import remove_namespace_containers
+from tests.integration.app_fixtures import App, make_test_config, require_docker
 
 WAIT = 20.0
 """Bound of every wait in these tests (nothing is timed)."""
@@ -270,3 +272,24 @@ async def live_app(
         server.should_exit = True
         async with asyncio.timeout(WAIT):
             await serving
+
+
+@asynccontextmanager
+async def live_worker_app(tmp_path: Path) -> AsyncIterator[LiveApp]:
+    """A live app with a worker on the real Docker engine, in a namespace of its own
+    (derived from its data directory); its job containers are removed afterwards."""
+    require_docker()
+    data = tmp_path / "data"
+    namespace = "scripter-test-" + hashlib.sha256(str(data).encode()).hexdigest()[:10]
+    async with live_app(
+        data, {Role.API, Role.WORKER}, SCRIPTER_DOCKER_IMAGE_PREFIX=namespace
+    ) as started:
+        try:
+            yield started
+        finally:
+            remove_namespace_containers(namespace)
+
+
+def as_app(live: LiveApp) -> App:
+    """The jobs tests' helpers want an ``App``; they use its database and config only."""
+    return App(client=cast(Any, None), scripter=live.scripter, data=live.data)

@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import docker
 import pytest
 
-from scripter.bootstrap import Role
 from scripter.domain.images import Image, ImageStatus
 from scripter.domain.scripts import EnvVar
 from tests.conftest import TEST_BASE_IMAGE
-from tests.integration.app_fixtures import App, require_docker
-from tests.integration.live_fixtures import WAIT, LiveApp, live_app, log_text
+from tests.integration.app_fixtures import App
+from tests.integration.live_fixtures import (
+    WAIT,
+    LiveApp,
+    as_app,
+    live_worker_app,
+    log_text,
+)
 from tests.integration.test_jobs import (
     add_script,
     finished,
@@ -53,21 +57,8 @@ MASKED = "token=****\nagain **** ****\nother ****\nplain visible\ntail"
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveApp]:
-    require_docker()
-    data = tmp_path / "data"
-    namespace = "scripter-test-" + hashlib.sha256(str(data).encode()).hexdigest()[:10]
-    async with live_app(
-        data, {Role.API, Role.WORKER}, SCRIPTER_DOCKER_IMAGE_PREFIX=namespace
-    ) as started:
-        try:
-            yield started
-        finally:
-            remove_containers(as_app(started))
-
-
-def as_app(live: LiveApp) -> App:
-    """The jobs tests' helpers want an ``App``; they use its database and config only."""
-    return App(client=cast(Any, None), scripter=live.scripter, data=live.data)
+    async with live_worker_app(tmp_path) as started:
+        yield started
 
 
 def outbox_payloads(data: Path) -> list[str]:

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
-from scripter.bootstrap import Role
-from tests.integration.app_fixtures import App, require_docker
-from tests.integration.live_fixtures import LiveApp, live_app, log_text
-from tests.integration.test_jobs import add_script, leftover_containers, remove_containers
+from tests.integration.live_fixtures import LiveApp, as_app, live_worker_app, log_text
+from tests.integration.test_jobs import add_script, leftover_containers
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[LiveApp]:
-    require_docker()
-    data = tmp_path / "data"
-    namespace = "scripter-test-" + hashlib.sha256(str(data).encode()).hexdigest()[:10]
-    async with live_app(
-        data, {Role.API, Role.WORKER}, SCRIPTER_DOCKER_IMAGE_PREFIX=namespace
-    ) as started:
-        try:
-            yield started
-        finally:
-            remove_containers(as_app(started))
-
-
-def as_app(live: LiveApp) -> App:
-    """The jobs tests' helpers want an ``App``; they use its database and config only."""
-    return App(client=cast(Any, None), scripter=live.scripter, data=live.data)
+    async with live_worker_app(tmp_path) as started:
+        yield started
 
 
 async def test_a_real_job_streams_live_and_the_events_stream_sees_it_start_and_end(
