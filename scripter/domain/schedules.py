@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from scripter.domain.cron import CronSchedule
 from scripter.domain.errors import InvalidInput
+from scripter.domain.events import ScheduleFired, ScheduleSkipped
 from scripter.domain.model import Aggregate
 
 
@@ -101,6 +102,19 @@ class ScheduleFiring:
     def lateness_seconds(self) -> float:
         """How long after its fire time the scheduler acted on it."""
         return (self.recorded_at - self.fire_time).total_seconds()
+
+    def event(self) -> ScheduleFired | ScheduleSkipped:
+        """What the firing announces: the job it started, or why none."""
+        if self.outcome == FiringOutcome.FIRED:
+            assert self.job_id is not None
+            return ScheduleFired(
+                schedule_id=self.schedule_id, fire_time=self.fire_time, job_id=self.job_id
+            )
+        return ScheduleSkipped(
+            schedule_id=self.schedule_id,
+            fire_time=self.fire_time,
+            reason=self.reason or "skipped",
+        )
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -43,7 +43,6 @@ from datetime import datetime, timedelta
 from scripter.domain.clock import Clock
 from scripter.domain.cron import CronSchedule
 from scripter.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
-from scripter.domain.events import ScheduleFired, ScheduleSkipped
 from scripter.domain.jobs import Job, JobTrigger
 from scripter.domain.ports import UnitOfWork, UnitOfWorkFactory
 from scripter.domain.schedules import (
@@ -306,7 +305,6 @@ class Scheduler:
         if not runnable:
             return []
         claims = [(schedule, plan.next_run_at) for schedule, plan, _ in runnable]
-        seen = [(schedule, plan.fire_time) for schedule, plan, _ in runnable]
         if not await uow.schedules.claim_many(claims):
             raise ConcurrentUpdate("a due schedule changed since it was read")
         jobs = [job for _, _, job in runnable]
@@ -314,24 +312,18 @@ class Scheduler:
         firings = [
             ScheduleFiring(
                 schedule_id=schedule.require_id,
-                fire_time=fire_time,
+                fire_time=plan.fire_time,
                 outcome=FiringOutcome.FIRED,
                 job_id=job.require_id,
                 reason=plan.note,
                 recorded_at=acted_at,
             )
-            for (schedule, fire_time), (_, plan, job) in zip(seen, runnable, strict=True)
+            for schedule, plan, job in runnable
         ]
         await uow.schedules.add_firings(firings)
         for job, firing in zip(jobs, firings, strict=True):
             job.queued()
-            uow.emit(
-                ScheduleFired(
-                    schedule_id=firing.schedule_id,
-                    fire_time=firing.fire_time,
-                    job_id=job.require_id,
-                )
-            )
+            uow.emit(firing.event())
         return [
             (schedule, firing) for (schedule, _, _), firing in zip(runnable, firings, strict=True)
         ]
@@ -396,23 +388,7 @@ class Scheduler:
                 # This fire time was recorded already: another scheduler fired it.
                 await uow.rollback()
                 return ClaimResult.LOST
-            if firing.outcome == FiringOutcome.FIRED:
-                assert firing.job_id is not None
-                uow.emit(
-                    ScheduleFired(
-                        schedule_id=firing.schedule_id,
-                        fire_time=firing.fire_time,
-                        job_id=firing.job_id,
-                    )
-                )
-            else:
-                uow.emit(
-                    ScheduleSkipped(
-                        schedule_id=firing.schedule_id,
-                        fire_time=firing.fire_time,
-                        reason=firing.reason or "skipped",
-                    )
-                )
+            uow.emit(firing.event())
             await uow.commit()
         self._log(schedule, firing)
         return ClaimResult.FIRED if firing.outcome == FiringOutcome.FIRED else ClaimResult.SKIPPED
