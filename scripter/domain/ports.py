@@ -247,7 +247,9 @@ class Outbox(Protocol):
     """The events committed but not yet published, read by the relay."""
 
     async def pending(self, limit: int = 100) -> builtins.list[OutboxMessage]:
-        """Unpublished messages in commit order."""
+        """Unpublished messages in commit order, from at most ``limit`` stored rows.
+        Events stored together (one commit's) share their message id: marking the id
+        marks them all, so mark it only once every one of them is published."""
         ...
 
     async def mark_published(self, message_ids: Sequence[int]) -> None: ...

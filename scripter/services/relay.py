@@ -60,11 +60,17 @@ class OutboxRelay:
                 done: list[int] = []
                 try:
                     for message in messages:
-                        await self._bus.publish(message.event)
+                        try:
+                            await self._bus.publish(message.event)
+                        except BaseException:
+                            # Several events can share a message id (one outbox row):
+                            # a row is published only when all of its events are.
+                            done = [i for i in done if i != message.id]
+                            raise
                         done.append(message.id)
                 finally:
                     if done:
-                        await self._outbox.mark_published(done)
+                        await self._outbox.mark_published(sorted(set(done)))
                         published += len(done)
                 if len(messages) < self._batch:
                     return published

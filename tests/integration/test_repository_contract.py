@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from scripter.adapters.db.unit_of_work import EVENTS_PER_ROW, PACK_ABOVE
 from scripter.domain.errors import ConcurrentUpdate, Conflict, NotFound
 from scripter.domain.events import (
     ImageBuildRequested,
@@ -756,6 +757,26 @@ async def test_commit_writes_raised_and_emitted_events_to_the_outbox_in_order(
     assert decode_event(encode_event(pending[0].event)) == raised[0]
     assert [m.id for m in pending] == sorted(m.id for m in pending)
     assert [m.id for m in await backend.outbox.pending(limit=2)] == [m.id for m in pending[:2]]
+
+
+async def test_a_commit_of_many_events_packs_them_into_few_rows_in_order(
+    backend: Backend,
+) -> None:
+    count = 2 * EVENTS_PER_ROW + 1  # more than PACK_ABOVE: rows of 500, 500 and 1
+    assert count > PACK_ABOVE
+    async with backend.uow() as uow:
+        ticks = [ScheduleTick(schedule_id=n, fire_time=T0) for n in range(count)]
+        for tick in ticks:
+            uow.emit(tick)
+        await uow.commit()
+    pending = await backend.outbox.pending(limit=1000)
+    assert [m.event for m in pending] == ticks
+    row_ids = sorted({m.id for m in pending})
+    assert [sum(m.id == i for m in pending) for i in row_ids] == [EVENTS_PER_ROW, EVENTS_PER_ROW, 1]
+    assert [m.event for m in await backend.outbox.pending(limit=1)] == ticks[:EVENTS_PER_ROW]
+    await backend.outbox.mark_published(row_ids[:1])  # marks all events of that row
+    assert [m.event for m in await backend.outbox.pending(limit=1000)] == ticks[EVENTS_PER_ROW:]
+    assert await backend.outbox.purge_published(datetime.now(UTC) + timedelta(hours=1)) == 1
 
 
 async def test_events_raised_after_add_are_collected(backend: Backend) -> None:

@@ -28,9 +28,10 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from scripter.adapters.db.unit_of_work import encode_chunk, outbox_chunks
 from scripter.domain.clock import utc
 from scripter.domain.errors import ConcurrentUpdate, Conflict, NotFound
-from scripter.domain.events import DomainEvent, decode_event, encode_event
+from scripter.domain.events import DomainEvent, decode_events
 from scripter.domain.images import Image
 from scripter.domain.jobs import Job, JobStatus
 from scripter.domain.model import Aggregate
@@ -526,11 +527,11 @@ class FakeUnitOfWork:
         # One row per event even if the same event was raised and emitted.
         events = list({e.event_id: e for e in raised + self._emitted}.values())
         now = store.now()
-        for event in events:
+        for chunk in outbox_chunks(events):  # stored as the SQL outbox stores them
             store.outbox[store.next_id("outbox")] = _OutboxRow(
-                event_id=event.event_id,
-                routing_key=event.key(),
-                payload=encode_event(event),
+                event_id=chunk[0].event_id,
+                routing_key=chunk[0].key(),
+                payload=encode_chunk(chunk),
                 created_at=now,
             )
         store.commits += 1
@@ -558,11 +559,12 @@ class FakeOutbox:
 
     async def pending(self, limit: int = 100) -> builtins.list[OutboxMessage]:
         rows = sorted(self.store.outbox.items())
+        unpublished = [(i, row) for i, row in rows if row.published_at is None][:limit]
         return [
-            OutboxMessage(id=message_id, event=decode_event(row.payload))
-            for message_id, row in rows
-            if row.published_at is None
-        ][:limit]
+            OutboxMessage(id=message_id, event=event)
+            for message_id, row in unpublished
+            for event in decode_events(row.payload)
+        ]
 
     async def mark_published(self, message_ids: Sequence[int]) -> None:
         now = self.store.now()
@@ -589,4 +591,4 @@ class FakeOutbox:
     def published(self) -> builtins.list[DomainEvent]:
         """Every event marked published so far, for assertions."""
         rows = sorted(self.store.outbox.items())
-        return [decode_event(r.payload) for _, r in rows if r.published_at is not None]
+        return [e for _, r in rows if r.published_at is not None for e in decode_events(r.payload)]

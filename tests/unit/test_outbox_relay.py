@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from scripter.adapters.db.unit_of_work import EVENTS_PER_ROW, PACK_ABOVE
 from scripter.domain.events import ImageBuildRequested, JobRequested
 from scripter.services.relay import OutboxRelay
 from tests.unit.fake_bus import FakeEventBus
@@ -64,6 +65,28 @@ async def test_batches_larger_than_one_page_are_all_published():
     bus = FakeEventBus()
     await commit_events(store, 25)
     assert await OutboxRelay(FakeOutbox(store), bus, batch_size=10).drain() == 25
+
+
+async def test_an_outage_inside_a_packed_row_publishes_that_row_again_whole():
+    """A commit of more than PACK_ABOVE events shares rows; a row whose events were
+    not all published stays pending, and its events go out again (at least once),
+    while the rows before it are done."""
+    store = FakeStore()
+    outbox = FakeOutbox(store)
+    bus = FakeEventBus()
+    count = PACK_ABOVE + EVENTS_PER_ROW  # two packed rows
+    ids = await commit_events(store, count)
+    assert len({m.id for m in await outbox.pending(limit=1000)}) == 2
+    bus.fail_after = EVENTS_PER_ROW + 3  # fails inside the second row
+    relay = OutboxRelay(outbox, bus)
+    with pytest.raises(ConnectionError):
+        await relay.drain()
+    assert [m.event.event_id for m in await outbox.pending(limit=1000)] == ids[EVENTS_PER_ROW:]
+    bus.down, bus.fail_after = False, None
+    await relay.drain()
+    assert await outbox.pending() == []
+    published = [e.event_id for e in bus.published]
+    assert published == ids[: EVENTS_PER_ROW + 3] + ids[EVENTS_PER_ROW:]  # none lost
 
 
 async def test_run_wakes_on_notify_and_survives_an_outage():

@@ -20,7 +20,7 @@ from scripter.adapters.db.repositories import (
 )
 from scripter.adapters.db.tables import outbox
 from scripter.domain.clock import Clock
-from scripter.domain.events import DomainEvent, decode_event, encode_event
+from scripter.domain.events import DomainEvent, decode_events, encode_event, encode_events
 from scripter.domain.model import Aggregate
 from scripter.domain.ports import (
     ImageRepository,
@@ -34,8 +34,44 @@ RELAY_LOCK_TIMEOUT = 10.0
 """Seconds a relay waits for another process's relay to finish its drain."""
 
 
+PACK_ABOVE = 100
+"""A commit with more events than this packs them into shared outbox rows."""
+EVENTS_PER_ROW = 500
+"""Events in one packed outbox row, at most."""
+
+
 def _now(clock: Clock | None) -> datetime:
     return clock.now() if clock is not None else datetime.now(UTC)
+
+
+def outbox_chunks(events: Sequence[DomainEvent]) -> list[Sequence[DomainEvent]]:
+    """How one commit's events are stored, in order: a row per event, or, for a
+    commit of thousands (a burst of schedules firing together), a few rows of many.
+    Writing thousands of outbox rows was the largest part of such a commit; the
+    relay marks a shared row published only once every event in it is."""
+    if len(events) <= PACK_ABOVE:
+        return [[event] for event in events]
+    return [events[i : i + EVENTS_PER_ROW] for i in range(0, len(events), EVENTS_PER_ROW)]
+
+
+def encode_chunk(chunk: Sequence[DomainEvent]) -> bytes:
+    """One event as its wire form, several as a JSON array (``decode_events`` reads
+    both)."""
+    return encode_event(chunk[0]) if len(chunk) == 1 else encode_events(chunk)
+
+
+def outbox_rows(events: Sequence[DomainEvent], created_at: datetime) -> list[dict[str, object]]:
+    """The rows of one commit's events; a row is named after its first event
+    (``event_id`` is unique)."""
+    return [
+        {
+            "event_id": chunk[0].event_id,
+            "routing_key": chunk[0].key(),
+            "payload": encode_chunk(chunk).decode(),
+            "created_at": created_at,
+        }
+        for chunk in outbox_chunks(events)
+    ]
 
 
 class EventCollector:
@@ -128,17 +164,7 @@ class SqlUnitOfWork:
         session = self._require_session()
         events = self._events.pending()
         if events:
-            created_at = _now(self._clock)
-            rows = [
-                {
-                    "event_id": event.event_id,
-                    "routing_key": event.key(),
-                    "payload": encode_event(event).decode(),
-                    "created_at": created_at,
-                }
-                for event in events
-            ]
-            await session.execute(insert(outbox), rows)
+            await session.execute(insert(outbox), outbox_rows(events, _now(self._clock)))
         await session.commit()
         self._events.committed()
         self.committed = True
@@ -178,7 +204,11 @@ class SqlOutbox:
         )
         async with self._session_factory() as session:
             rows = (await session.execute(statement)).all()
-        return [OutboxMessage(id=row.id, event=decode_event(row.payload)) for row in rows]
+        return [
+            OutboxMessage(id=row.id, event=event)
+            for row in rows
+            for event in decode_events(row.payload)
+        ]
 
     async def mark_published(self, message_ids: Sequence[int]) -> None:
         if not message_ids:
