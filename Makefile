@@ -10,9 +10,11 @@ UI_SOURCES := $(shell find ui/src ui/scripts ui/public ui/index.html ui/package.
 serve: install ui
 	$(BIN)/scripter serve
 
+# -v: one line per test, so the log shows which ran (not skipped) against MariaDB,
+# RabbitMQ and Docker; -rA would also print every passing test's captured log.
 test: install ui lint typecheck
 	cd ui && npm test --silent
-	$(BIN)/pytest
+	$(BIN)/pytest -v
 
 # The fault and hostile-input suites, each test appending its figures to a temp file,
 # then docs/reliability.md from them (written even when a test fails: its row shows it).

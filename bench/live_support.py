@@ -27,6 +27,8 @@ from typing import Any
 
 import msgspec
 
+from tests.child_env import scripter_child_env
+
 REPO = Path(__file__).resolve().parents[1]
 BASE_IMAGE = os.environ.get("SCRIPTER_TEST_BASE_IMAGE", "scripter-test-base:bookworm")
 HOST = "127.0.0.1"  # only ever loopback
@@ -238,15 +240,17 @@ def scripter_server(
     with tempfile.TemporaryDirectory(prefix="scripter-bench-") as tmp:
         data = data or Path(tmp) / "data"
         port = _free_port()
-        environment = {
-            **os.environ,
-            "SCRIPTER_DATA_DIRECTORY": str(data),
-            "SCRIPTER_DOCKER_BUILD_NETWORK": "host",
-            "SCRIPTER_DOCKER_IMAGE_PREFIX": namespace,
-            "SCRIPTER_LOGGING_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),
-            **(env or {}),
-        }
+        # Without the test suite's SCRIPTER_TEST_* knobs: the server would refuse them.
+        environment = scripter_child_env(
+            {
+                "SCRIPTER_DATA_DIRECTORY": str(data),
+                "SCRIPTER_DOCKER_BUILD_NETWORK": "host",
+                "SCRIPTER_DOCKER_IMAGE_PREFIX": namespace,
+                "SCRIPTER_LOGGING_LEVEL": "WARNING",
+                **(env or {}),
+            },
+            inherit_settings=True,
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "scripter", command, "--host", HOST, "--port", str(port)],
             cwd=tmp,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -39,9 +38,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bench.framework import Benchmark, Context, Outcome, Param, at_most, metric, timeline
-from bench.live_support import REPO, cpu_seconds
+from bench.live_support import cpu_seconds
 from bench.seeding import T0, multiply_rows, seed_scripts
 from bench.services import mariadb_database, migrate, rabbitmq_names, require, run_async
+from tests.child_env import scripter_child_env
 
 PARAMS = (
     Param("schedules", 10_000, 500, "schedules due in the same second"),
@@ -214,13 +214,15 @@ def start_scheduler(env: dict[str, str], folder: Path, index: int) -> subprocess
     return subprocess.Popen(
         [sys.executable, "-m", "scripter", "scheduler"],
         cwd=folder,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "SCRIPTER_DATA_DIRECTORY": str(folder / "data"),
-            "SCRIPTER_LOGGING_LEVEL": "INFO",
-            **env,
-        },
+        # Without the test suite's SCRIPTER_TEST_* knobs: the scheduler would refuse them.
+        env=scripter_child_env(
+            {
+                "SCRIPTER_DATA_DIRECTORY": str(folder / "data"),
+                "SCRIPTER_LOGGING_LEVEL": "INFO",
+                **env,
+            },
+            inherit_settings=True,
+        ),
         stdout=subprocess.DEVNULL,
         stderr=open(log, "wb"),
         start_new_session=True,

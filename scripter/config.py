@@ -9,6 +9,10 @@ Every key can be overridden by an environment variable named
 first underscore after the section ends it. List values are comma-separated.
 An unknown ``SCRIPTER_*`` variable is an error, like an unknown key in the file:
 a typo should not be silently ignored.
+
+Values in the file must have their key's type (``port = "8001"`` is an error: TOML
+has integers); only environment variables, which are strings by nature, are
+converted (``SCRIPTER_SERVER_PORT=8001``, ``SCRIPTER_AUTH_ENABLED=false``).
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ class JobsConfig(_Section):
     keep_days: int = 30
     """... and those older than ``keep_days`` (0: no age limit) are deleted with their
     logs."""
+    retention_sweep_seconds: float = 3600.0
+    """Each worker applies retention to every script this often (also at its start),
+    not only when a script's job ends: else a script that stopped running would keep
+    its old jobs forever. The sweep also removes log files whose job is gone."""
     stop_grace_seconds: float = 10.0
     """Cancel and timeout: SIGTERM, this long to exit, then SIGKILL."""
     read_only_root: bool = True
@@ -204,35 +212,58 @@ def load_config(explicit: str | None = None, env: Mapping[str, str] | None = Non
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     from_env = _apply_env(raw, env)
     try:
-        config = msgspec.convert(raw, Config, strict=False)
+        # Strict: the environment's strings are converted already (_apply_env).
+        config = msgspec.convert(raw, Config, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(exc, source, from_env)) from None
     _check_values(config)
     return config
 
 
+def is_setting_variable(name: str) -> bool:
+    """Whether the configuration reads the environment variable ``name``. Any other
+    ``SCRIPTER_*`` variable stops start-up."""
+    return name == CONFIG_ENV or _setting_of(name) is not None
+
+
+def _setting_of(name: str) -> tuple[str, str] | None:
+    """(section, key) that ``SCRIPTER_<SECTION>_<KEY>`` sets, or None."""
+    if not name.startswith(ENV_PREFIX):
+        return None
+    section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+    section_type = _SECTIONS.get(section)
+    if section_type is None or key not in section_type.__struct_fields__:
+        return None
+    return section, key
+
+
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
-    """Merge ``SCRIPTER_*`` variables into ``raw``; returns key path -> variable name."""
+    """Merge ``SCRIPTER_*`` variables into ``raw``, converted to their keys' types;
+    returns key path -> variable name."""
     applied: dict[str, str] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        section, _, key = rest.partition("_")
-        section_type = _SECTIONS.get(section)
-        if section_type is None or key not in section_type.__struct_fields__:
+        setting = _setting_of(name)
+        if setting is None:
             raise ConfigError(
                 f"{name}: unknown setting (expected SCRIPTER_<SECTION>_<KEY>, "
                 f"sections: {', '.join(_SECTIONS)})"
             )
+        section, key = setting
         target = raw.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"{section}: expected a table")
+        section_type = _SECTIONS[section]
         field_type = msgspec.structs.fields(section_type)[section_type.__struct_fields__.index(key)]
+        text: str | list[str] = value
         if field_type.type == list[str]:
-            target[key] = [item.strip() for item in value.split(",") if item.strip()]
-        else:
-            target[key] = value
+            text = [item.strip() for item in value.split(",") if item.strip()]
+        try:
+            # Loose: a variable is always a string, "8001" and "false" are meant as values.
+            target[key] = msgspec.convert(text, field_type.type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{section}.{key}: {exc} (from {name})") from None
         applied[f"{section}.{key}"] = name
     return applied
 
@@ -258,12 +289,20 @@ def _describe(exc: msgspec.ValidationError, source: str, from_env: dict[str, str
 def _check_values(config: Config) -> None:
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port: {config.server.port} is not a TCP port (1-65535)")
+    ui = config.server.ui_directory
+    if ui and not (Path(ui) / "index.html").is_file():
+        # Else every page would be a 404 while the API works: fail at start instead.
+        raise ConfigError(
+            f"server.ui_directory: {ui} has no index.html (a built UI: cd ui && npm run build)"
+        )
     if config.worker.concurrency < 1:
         raise ConfigError("worker.concurrency: must be at least 1")
     if config.jobs.log_limit_bytes < 1024:
         raise ConfigError("jobs.log_limit_bytes: must be at least 1024")
     if config.jobs.keep_last < 0 or config.jobs.keep_days < 0:
         raise ConfigError("jobs.keep_last and jobs.keep_days: must be 0 or more")
+    if not 0 < config.jobs.retention_sweep_seconds < float("inf"):
+        raise ConfigError("jobs.retention_sweep_seconds: must be more than 0 (and finite)")
     if config.jobs.tmp_size_mb < 1:
         raise ConfigError("jobs.tmp_size_mb: must be at least 1")
     if config.jobs.stop_grace_seconds < 0:

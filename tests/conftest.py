@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from urllib.parse import urlsplit
 
 import docker
 import pytest
@@ -42,6 +43,13 @@ def tcp_port_open(host: str, port: int, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def require_rabbitmq() -> None:
+    """The broker of ``SCRIPTER_TEST_RABBITMQ_URL`` listens (fail under CI, skip elsewhere)."""
+    url = urlsplit(RABBITMQ_URL)
+    host, port = url.hostname or "127.0.0.1", url.port or 5672
+    require_service("RabbitMQ", tcp_port_open(host, port), f"nothing listens on {host}:{port}")
 
 
 def namespace_containers(namespace: str) -> list[Container]:

@@ -9,7 +9,6 @@ shut down cleanly.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.access import read_token
+from tests.child_env import scripter_child_env
 from tests.conftest import TEST_BASE_IMAGE, remove_namespace_containers, require_service
 from tests.integration.app_fixtures import remove_images
 
@@ -85,18 +85,18 @@ def scripter_server(scripter_data_dir: Path) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
 
-    env = dict(os.environ)
-    env["SCRIPTER_DATA_DIRECTORY"] = str(data_dir)
-    env.setdefault("SCRIPTER_SERVER_UI_DIRECTORY", str(UI_DIST))
+    # The developer's settings pass (the defaults below give way to them), the test
+    # suite's own SCRIPTER_TEST_* knobs do not: the server would refuse to start.
+    env = scripter_child_env({"SCRIPTER_DATA_DIRECTORY": str(data_dir)}, inherit_settings=True)
+    if (UI_DIST / "index.html").is_file():  # else the server's placeholder page
+        env.setdefault("SCRIPTER_SERVER_UI_DIRECTORY", str(UI_DIST))
     # Builds work offline: the default Dockerfile starts from the test base image and
     # builds on the host network (no bridge here, see ENVIRONMENT.md). Its own image
     # prefix lets teardown remove what this server built.
     env.setdefault("SCRIPTER_IMAGES_DEFAULT_BASE_IMAGE", TEST_BASE_IMAGE)
     env.setdefault("SCRIPTER_DOCKER_BUILD_NETWORK", "host")
     image_prefix = env.setdefault("SCRIPTER_DOCKER_IMAGE_PREFIX", f"scripter-e2e-{port}")
-    # Run from the temp dir, so a developer's ./config.toml is not picked up,
-    # with the checkout first on the import path.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # Run from the temp dir, so a developer's ./config.toml is not picked up.
     command = [
         sys.executable,
         "-m",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -30,12 +29,12 @@ import pytest
 
 from scripter.domain.events import BUILD_QUEUE, WORK_QUEUES
 from tests.access import TokenFromFile
+from tests.child_env import scripter_child_env
 from tests.conftest import (
     RABBITMQ_URL,
     TEST_BASE_IMAGE,
     remove_namespace_containers,
-    require_service,
-    tcp_port_open,
+    require_rabbitmq,
 )
 from tests.integration.app_fixtures import remove_images, require_docker
 from tests.integration.db_fixtures import (
@@ -81,11 +80,7 @@ async def eventually(
 def scripter_env(data: Path, settings: Mapping[str, str]) -> dict[str, str]:
     """The environment of a child ``scripter``: this checkout first on the import path,
     the data directory, ``settings`` (``SCRIPTER_*``), and no other ``SCRIPTER_*``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTER_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env["SCRIPTER_DATA_DIRECTORY"] = str(data)
-    env.update(settings)
-    return env
+    return scripter_child_env({"SCRIPTER_DATA_DIRECTORY": str(data), **settings})
 
 
 @dataclass
@@ -178,15 +173,16 @@ class Deployment:
             )
         return api
 
-    async def stop(self, target: Process) -> None:
-        """SIGTERM: the process must exit 0 within STOP_TIMEOUT, without a traceback."""
-        target.process.send_signal(signal.SIGTERM)
+    async def stop(self, target: Process, stop_signal: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM (or SIGINT, a Ctrl-C): the process must exit 0 within STOP_TIMEOUT,
+        without a traceback."""
+        target.process.send_signal(stop_signal)
         try:
             returncode = await asyncio.wait_for(target.process.wait(), STOP_TIMEOUT)
         except TimeoutError:
             pytest.fail(
-                f"{target.name} did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM; "
-                f"stderr:\n{tail(target.stderr)}"
+                f"{target.name} did not stop within {STOP_TIMEOUT:.0f} s of "
+                f"{stop_signal.name}; stderr:\n{tail(target.stderr)}"
             )
         stderr = target.log()
         assert returncode == 0, f"{target.name} exited with {returncode}:\n{tail(target.stderr)}"
@@ -249,7 +245,7 @@ class Broker:
 
 def require_scale_out_services() -> None:
     mariadb_available()
-    require_service("RabbitMQ", tcp_port_open("127.0.0.1", 5672), "nothing listens on 5672")
+    require_rabbitmq()
     require_docker()
 
 

@@ -20,11 +20,17 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import aio_pika
 import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
 
+from scripter.adapters.db.engine import create_engine
 from scripter.adapters.db.migrate import head_revision
+from tests.child_env import scripter_child_env
+from tests.conftest import MARIADB_URL, RABBITMQ_URL, TEST_BASE_IMAGE
+from tests.e2e.multiprocess import MIGRATE_TIMEOUT, Broker, eventually, scale_out
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 60.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -33,10 +39,7 @@ COMMANDS = ("serve", "api", "worker", "scheduler", "migrate", "asyncapi", "opena
 
 
 def _env(**variables: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("SCRIPTER_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update(variables)
-    return env
+    return scripter_child_env(variables)
 
 
 def scripter(
@@ -143,6 +146,22 @@ def _one_line_config_error(result: subprocess.CompletedProcess[str]) -> str:
             id="env-unknown",
         ),
         pytest.param(None, {"SCRIPTER_LOGGING_LEVEL": "LOUD"}, ["logging.level"], id="env-value"),
+        # The file is type-strict; only variables (strings by nature) are converted.
+        pytest.param(
+            '[server]\nport = "8001"\n', {}, ["server.port", "config.toml"], id="quoted-number"
+        ),
+        pytest.param(
+            '[auth]\nenabled = "false"\n', {}, ["auth.enabled", "`bool`"], id="quoted-bool"
+        ),
+        pytest.param(
+            "[worker]\nconcurrency = 2.0\n", {}, ["worker.concurrency", "`float`"], id="float-int"
+        ),
+        pytest.param(
+            None,
+            {"SCRIPTER_SERVER_UI_DIRECTORY": "no-ui-here"},
+            ["server.ui_directory", "no-ui-here", "index.html"],
+            id="ui-directory",
+        ),
     ],
 )
 def test_bad_config_stops_serve_with_one_line(
@@ -268,15 +287,34 @@ def _healthz_answers(url: str) -> bool:
     [
         ("worker", signal.SIGINT),
         ("worker", signal.SIGTERM),
+        ("scheduler", signal.SIGINT),
         ("scheduler", signal.SIGTERM),
+        ("api", signal.SIGINT),
         ("api", signal.SIGTERM),
     ],
-    ids=["worker-SIGINT", "worker-SIGTERM", "scheduler-SIGTERM", "api-SIGTERM"],
+    ids=[
+        "worker-SIGINT",
+        "worker-SIGTERM",
+        "scheduler-SIGINT",
+        "scheduler-SIGTERM",
+        "api-SIGINT",
+        "api-SIGTERM",
+    ],
 )
 def test_role_runs_on_a_fresh_data_directory_until_signalled(
     tmp_path: Path, command: str, stop_signal: signal.Signals
 ) -> None:
-    data = tmp_path / "data"
+    _run_until_signalled(
+        tmp_path, command, stop_signal, _env(SCRIPTER_DATA_DIRECTORY=str(tmp_path / "data"))
+    )
+
+
+def _run_until_signalled(
+    tmp_path: Path, command: str, stop_signal: signal.Signals, env: dict[str, str]
+) -> None:
+    """``command`` starts (an api answers /healthz) and exits 0 on ``stop_signal``,
+    without a traceback."""
+    data = Path(env["SCRIPTER_DATA_DIRECTORY"])
     log = tmp_path / "stderr.log"
     args = [sys.executable, "-m", "scripter", command]
     port = _free_port()
@@ -286,7 +324,7 @@ def test_role_runs_on_a_fresh_data_directory_until_signalled(
         process = subprocess.Popen(
             args,
             cwd=tmp_path,
-            env=_env(SCRIPTER_DATA_DIRECTORY=str(data)),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -315,3 +353,95 @@ def test_role_runs_on_a_fresh_data_directory_until_signalled(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --- the test suite's own SCRIPTER_* knobs never reach a child scripter ---------------
+
+TEST_KNOBS = (
+    "SCRIPTER_TEST_BASE_IMAGE",
+    "SCRIPTER_TEST_MARIADB_URL",
+    "SCRIPTER_TEST_RABBITMQ_URL",
+    "SCRIPTER_FIGURES",
+    "SCRIPTER_HOSTILE_EXAMPLES",
+    "SCRIPTER_UI_SCREENSHOTS",
+)
+
+
+def test_a_child_server_starts_with_the_test_knobs_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTER_TEST_BASE_IMAGE", TEST_BASE_IMAGE)
+    for knob in TEST_KNOBS:
+        monkeypatch.setenv(knob, os.environ.get(knob, "set"))
+    # Handed on as they are, they would stop the child: not one is a setting.
+    as_they_are = {**os.environ, **_env()}
+    refused = subprocess.run(
+        [sys.executable, "-m", "scripter", "api", "--port", str(_free_port())],
+        cwd=tmp_path,
+        env=as_they_are,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    line = _one_line_config_error(refused)
+    assert "unknown setting" in line and any(knob in line for knob in TEST_KNOBS), line
+
+    # The environment every test and benchmark gives its child scripter processes,
+    # with the developer's own settings kept, as scripter_server keeps them.
+    env = scripter_child_env(
+        {"SCRIPTER_DATA_DIRECTORY": str(tmp_path / "data")}, inherit_settings=True
+    )
+    assert not set(TEST_KNOBS) & set(env)
+    _run_until_signalled(tmp_path, "api", signal.SIGINT, env)
+
+
+# --- Ctrl-C on MariaDB and RabbitMQ ---------------------------------------------------
+
+
+async def _connections_to(database: str) -> int:
+    """MariaDB connections whose current database is ``database`` (this test's own
+    query runs on the server's default database, so it is not counted)."""
+    engine = create_engine(MARIADB_URL)
+    try:
+        async with engine.connect() as connection:
+            count = await connection.scalar(
+                sqlalchemy.text(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = :name"
+                ),
+                {"name": database},
+            )
+    finally:
+        await engine.dispose()
+    return int(count or 0)
+
+
+@pytest.mark.mariadb
+@pytest.mark.rabbitmq
+@pytest.mark.docker
+async def test_worker_on_mariadb_and_rabbitmq_stops_on_sigint_and_leaves_no_connection(
+    tmp_path: Path,
+) -> None:
+    async with scale_out(tmp_path) as deployment:
+        database = make_url(deployment.env["SCRIPTER_DATABASE_URL"]).database
+        assert database
+        await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
+        worker = await deployment.spawn("worker", "worker")
+        connection = await aio_pika.connect_robust(RABBITMQ_URL)
+        async with connection:
+            await Broker(connection, deployment.queue_prefix).wait_for_consumers(1, worker)
+
+        async def connected() -> int | None:
+            deployment.check_alive(worker)
+            count = await _connections_to(database)
+            return count or None
+
+        # Its recovery pass has used the pool: the connections this test must see go.
+        await eventually(connected, "the worker's connection to MariaDB", START_TIMEOUT)
+
+        await deployment.stop(worker, signal.SIGINT)  # exit 0, no traceback
+
+        async def closed() -> bool | None:
+            return True if await _connections_to(database) == 0 else None
+
+        await eventually(closed, f"no connection left to {database}", STOP_TIMEOUT)

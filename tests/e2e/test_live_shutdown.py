@@ -3,7 +3,6 @@ streams end (uvicorn would otherwise wait for them, then cancel them)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,8 @@ import time
 from pathlib import Path
 
 from tests.access import read_token
-from tests.e2e.conftest import REPO_ROOT, STARTUP_TIMEOUT, _free_port, _healthz_answers
+from tests.child_env import scripter_child_env
+from tests.e2e.conftest import STARTUP_TIMEOUT, _free_port, _healthz_answers
 
 
 def _open_stream(port: int, path: str, token: str) -> socket.socket:
@@ -41,11 +41,9 @@ def _closed(sock: socket.socket) -> bool:
 
 def test_open_streams_end_when_the_server_stops(tmp_path: Path):
     port = _free_port()
-    env = {
-        **os.environ,
-        "SCRIPTER_DATA_DIRECTORY": str(tmp_path / "data"),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
+    env = scripter_child_env(
+        {"SCRIPTER_DATA_DIRECTORY": str(tmp_path / "data")}, inherit_settings=True
+    )
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(

@@ -361,7 +361,46 @@ async def test_wait_timeout_then_stop_and_kill(runtime: DockerRuntime, made: Mad
     assert await runtime.list_containers({TEST_LABEL: made.value}) == []
 
 
-async def test_list_containers_by_label(runtime: DockerRuntime, made: Made) -> None:
+_ON_SIGTERM = """
+import signal, sys, time
+def on_sigterm(signum, frame):
+    print("got SIGTERM", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, {handler})
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+async def test_stop_sends_sigterm_first_and_kills_after_the_grace(
+    runtime: DockerRuntime, made: Made, docker_client: docker.DockerClient
+) -> None:
+    async def started(handler: str) -> str:
+        """A container running a program that handles SIGTERM with ``handler``, once
+        the handler is in place."""
+        program = _ON_SIGTERM.format(handler=handler)
+        container_id = await start(runtime, made, spec(made, ["python3", "-c", program]))
+        async with asyncio.timeout(60):
+            while b"ready" not in docker_client.api.logs(container_id):
+                await asyncio.sleep(0.1)
+        return container_id
+
+    # A grace far longer than the program needs: exit code 0, not 137, shows that
+    # SIGTERM reached it (through the init) before any SIGKILL.
+    graceful = await started("on_sigterm")
+    await runtime.stop(graceful, grace_seconds=60)
+    assert await runtime.wait(graceful, timeout=30) == 0
+    assert b"got SIGTERM" in docker_client.api.logs(graceful)
+
+    # A program that ignores SIGTERM is killed once the grace is over: 128 + SIGKILL.
+    stubborn = await started("signal.SIG_IGN")
+    await runtime.stop(stubborn, grace_seconds=1)
+    assert await runtime.wait(stubborn, timeout=30) == 137
+
+
+async def test_list_containers_by_label(
+    runtime: DockerRuntime, made: Made, docker_client: docker.DockerClient
+) -> None:
     done = await start(runtime, made, spec(made, ["sh", "-c", "exit 5"], labels={"role": "done"}))
     running = await start(runtime, made, spec(made, ["sleep", "30"], labels={"role": "busy"}))
     assert await runtime.wait(done, timeout=60) == 5
@@ -373,6 +412,15 @@ async def test_list_containers_by_label(runtime: DockerRuntime, made: Made) -> N
     assert found[done].labels == {TEST_LABEL: made.value, "role": "done"}
     assert found[running].status == "running"
     assert found[running].exit_code is None
+    # When it ended: none yet for the running one (Docker says 0001-01-01 there).
+    created, ended = found[done].created_at, found[done].finished_at
+    assert created is not None and ended is not None and ended >= created
+    assert found[running].finished_at is None
+    # The image each was created from, by id (the spec named it by tag).
+    base_id = docker_client.images.get(TEST_BASE_IMAGE).id
+    assert found[done].image_id == found[running].image_id == base_id
+    inspected = await runtime.inspect(running)
+    assert inspected is not None and inspected.image_id == base_id
 
     both = await runtime.list_containers({TEST_LABEL: made.value, "role": "busy"})
     assert [c.id for c in both] == [running]

@@ -2,7 +2,9 @@
 
 The RabbitMQ runs use the real broker (``TestRabbitBroker`` neither routes ``#``
 like RabbitMQ nor redelivers a nack). Each test gets its own exchange and queue
-prefix, deleted afterwards.
+prefix, deleted afterwards. What concerns one adapter only (RabbitMQ's wire format
+and topology, the in-process bus's queue before start) is tested for that adapter
+alone, not skipped for the other.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aio_pika
@@ -19,6 +22,7 @@ import pytest
 from scripter.adapters.bus.memory import InProcessEventBus
 from scripter.adapters.bus.rabbit import RabbitEventBus
 from scripter.domain.events import (
+    WORK_QUEUES,
     DomainEvent,
     ImageBuildRequested,
     JobFinished,
@@ -27,7 +31,7 @@ from scripter.domain.events import (
     encode_event,
 )
 from scripter.domain.ports import EventBus, EventHandler
-from tests.conftest import RABBITMQ_URL, require_service, tcp_port_open
+from tests.conftest import RABBITMQ_URL, require_rabbitmq
 
 TIMEOUT = 10.0
 # How long a test gives something that must NOT happen the chance to happen.
@@ -68,16 +72,19 @@ class Harness:
         return bus
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
-async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    if request.param == "memory":
-        memory = Harness("memory", lambda concurrency, _: InProcessEventBus(concurrency))
+@asynccontextmanager
+async def memory_harness() -> AsyncIterator[Harness]:
+    memory = Harness("memory", lambda concurrency, _: InProcessEventBus(concurrency))
+    try:
         yield memory
+    finally:
         for bus in memory.buses:
             await bus.stop()
-        return
 
-    require_service("RabbitMQ", tcp_port_open("127.0.0.1", 5672))
+
+@asynccontextmanager
+async def rabbit_harness() -> AsyncIterator[Harness]:
+    require_rabbitmq()
     prefix = f"test-{uuid.uuid4().hex}."
     exchange = f"{prefix}events"
     rabbit = Harness(
@@ -101,6 +108,27 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
             for queue in rabbit.queues:
                 await channel.queue_delete(prefix + queue.name)
             await channel.exchange_delete(exchange)
+
+
+@pytest.fixture(params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """The contract's tests run once per adapter."""
+    made = memory_harness() if request.param == "memory" else rabbit_harness()
+    async with made as started:
+        yield started
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[Harness]:
+    """For what only RabbitMQ has (mark the test ``rabbitmq``)."""
+    async with rabbit_harness() as started:
+        yield started
+
+
+@pytest.fixture
+async def memory() -> AsyncIterator[Harness]:
+    async with memory_harness() as started:
+        yield started
 
 
 async def wait(event: asyncio.Event) -> None:
@@ -303,13 +331,14 @@ async def test_an_event_published_while_nobody_consumes_waits_for_a_consumer(
     assert received == [sent]
 
 
-async def test_a_bus_that_names_the_work_queues_keeps_events_for_their_first_consumer(
-    harness: Harness,
+@pytest.mark.rabbitmq
+async def test_rabbit_bus_that_names_the_work_queues_keeps_events_for_their_first_consumer(
+    rabbit: Harness,
 ) -> None:
     """A fresh installation: the api publishes a build request before any worker has
-    ever run. Its bus declared the work queues, so the request waits, not dropped."""
-    if harness.kind == "memory":
-        pytest.skip("the in-process bus has no queues to declare (see below)")
+    ever run. Its bus declared the work queues, so the request waits, not dropped.
+    (The in-process bus has no queues to declare: see the next test.)"""
+    harness = rabbit
     queue = harness.work_queue(JobRequested.key(), ImageBuildRequested.key())
     publisher = harness.make(work_queues=[queue])
     await publisher.start()
@@ -331,9 +360,9 @@ async def test_a_bus_that_names_the_work_queues_keeps_events_for_their_first_con
     assert received == sent
 
 
-async def test_the_in_process_bus_keeps_events_published_before_start(harness: Harness) -> None:
-    if harness.kind != "memory":
-        pytest.skip("a RabbitMQ queue exists only once a bus declared it (see above)")
+async def test_the_in_process_bus_keeps_events_published_before_start(memory: Harness) -> None:
+    """(A RabbitMQ queue exists only once a bus declared it: see the test above.)"""
+    harness = memory
     queue = harness.work_queue(JobRequested.key())
     arrived = asyncio.Event()
 
@@ -387,9 +416,10 @@ async def test_every_listener_receives_every_event(harness: Harness) -> None:
 # --- 8. broker outage -----------------------------------------------------------------
 
 
-async def test_publish_raises_when_the_broker_is_unreachable(harness: Harness) -> None:
-    if harness.kind == "memory":
-        pytest.skip("the in-process bus has no broker that could be unreachable")
+@pytest.mark.rabbitmq
+async def test_rabbit_publish_raises_when_the_broker_is_unreachable(rabbit: Harness) -> None:
+    """(The in-process bus has no broker that could be unreachable.)"""
+    harness = rabbit
     unstarted = harness.make()
     with pytest.raises(ConnectionError):
         await unstarted.publish(job_requested())
@@ -424,11 +454,10 @@ async def test_stop_is_quick_when_no_handler_runs(harness: Harness) -> None:
     await asyncio.wait_for(bus.stop(), 2.0)
 
 
-async def test_rabbit_messages_are_persistent_json_keyed_by_type(harness: Harness) -> None:
+@pytest.mark.rabbitmq
+async def test_rabbit_messages_are_persistent_json_keyed_by_type(rabbit: Harness) -> None:
     """What integrators binding their own queue to the exchange get."""
-    if harness.kind == "memory":
-        pytest.skip("only RabbitMQ has a wire format")
-    bus = harness.make()
+    bus = rabbit.make()
     await bus.start()
     assert isinstance(bus, RabbitEventBus)
     connection = await aio_pika.connect(RABBITMQ_URL)
@@ -456,9 +485,10 @@ async def test_an_event_that_does_not_serialise_fails_at_publish(harness: Harnes
         await bus.publish(broken)
 
 
-async def test_rabbit_rejects_an_unreadable_message_instead_of_looping(harness: Harness) -> None:
-    if harness.kind == "memory":
-        pytest.skip("nothing unreadable can enter the in-process bus")
+@pytest.mark.rabbitmq
+async def test_rabbit_rejects_an_unreadable_message_instead_of_looping(rabbit: Harness) -> None:
+    """(Nothing unreadable can enter the in-process bus.)"""
+    harness = rabbit
     queue = harness.work_queue(JobRequested.key())
     received: list[DomainEvent] = []
     arrived = asyncio.Event()
@@ -485,3 +515,34 @@ async def test_rabbit_rejects_an_unreadable_message_instead_of_looping(harness: 
         left = await channel.declare_queue(bus.queue_name(queue), passive=True)
         assert left.declaration_result.message_count == 0
     assert received == [readable]
+
+
+@pytest.mark.rabbitmq
+async def test_rabbit_exchange_and_work_queues_are_durable(rabbit: Harness) -> None:
+    """They outlive a broker restart with what they hold (messages are persistent, see
+    above). RabbitMQ refuses to declare an existing object with another durability
+    (PRECONDITION_FAILED), so a non-durable declare that fails proves it durable."""
+    bus = rabbit.make(work_queues=WORK_QUEUES)
+    rabbit.queues.extend(WORK_QUEUES)  # removed afterwards with the harness's prefix
+    await bus.start()
+    assert isinstance(bus, RabbitEventBus)
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        await channel.get_exchange(bus.exchange_name, ensure=True)  # passive: it exists
+        for queue in WORK_QUEUES:
+            await channel.declare_queue(bus.queue_name(queue), passive=True)
+        await channel.declare_exchange(bus.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        for queue in WORK_QUEUES:
+            await channel.declare_queue(bus.queue_name(queue), durable=True)
+
+        # Each refusal closes its channel: one channel per attempt.
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed, match="durable"):
+            await (await connection.channel()).declare_exchange(
+                bus.exchange_name, aio_pika.ExchangeType.TOPIC, durable=False
+            )
+        for queue in WORK_QUEUES:
+            with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed, match="durable"):
+                await (await connection.channel()).declare_queue(
+                    bus.queue_name(queue), durable=False
+                )

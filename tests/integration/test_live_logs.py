@@ -17,7 +17,7 @@ from scripter.bootstrap import Role
 from scripter.domain.events import WORK_QUEUES
 from scripter.domain.jobs import JobStatus
 from scripter.services.live_logs import LiveSettings
-from tests.conftest import RABBITMQ_URL, require_service, tcp_port_open
+from tests.conftest import RABBITMQ_URL, require_rabbitmq
 from tests.integration.live_fixtures import WAIT, LiveApp, live_app, log_text
 
 
@@ -291,7 +291,7 @@ async def test_a_reconnecting_events_client_is_told_to_resync(app: LiveApp):
 
 @pytest.mark.rabbitmq
 async def test_the_events_stream_works_on_rabbitmq(tmp_path: Path):
-    require_service("RabbitMQ", tcp_port_open("127.0.0.1", 5672))
+    require_rabbitmq()
     prefix = f"test-{uuid.uuid4().hex}."
     try:
         async with (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripter.config import ConfigError, load_config, prepare_data_directory
+from scripter.config import ConfigError, is_setting_variable, load_config, prepare_data_directory
 
 
 def write(tmp_path: Path, text: str) -> str:
@@ -89,6 +89,27 @@ def test_environment_overrides_every_kind_of_value(tmp_path: Path):
             "server.shutdown_grace_seconds: must be more than 0",
         ),
         ('[docker]\nimage_prefix = "Bad Prefix"\n', {}, "docker.image_prefix: must be"),
+        # The file is type-strict: TOML has integers, booleans and arrays of its own.
+        ('[server]\nport = "8001"\n', {}, "server.port: Expected `int`, got `str` (in "),
+        ('[auth]\nenabled = "false"\n', {}, "auth.enabled: Expected `bool`, got `str` (in "),
+        ("[worker]\nconcurrency = 2.0\n", {}, "worker.concurrency: Expected `int`, got `float`"),
+        ('[jobs]\nstop_grace_seconds = "5"\n', {}, "jobs.stop_grace_seconds: Expected `float`"),
+        (
+            '[docker]\nextra_ca_certificates = "/a.pem"\n',
+            {},
+            "docker.extra_ca_certificates: Expected `array`, got `str`",
+        ),
+        ("[server]\nhost = 127\n", {}, "server.host: Expected `str`, got `int`"),
+        (
+            "",
+            {"SCRIPTER_AUTH_ENABLED": "maybe"},
+            "auth.enabled: Expected `bool`, got `str` (from SCRIPTER_AUTH_ENABLED)",
+        ),
+        (
+            '[server]\nui_directory = "/nonexistent-ui"\n',
+            {},
+            "server.ui_directory: /nonexistent-ui has no index.html",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_problem(
@@ -97,6 +118,66 @@ def test_bad_values_name_the_key_and_the_problem(
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text), env=env)
     assert message in str(caught.value)
+
+
+def test_environment_strings_are_converted_to_the_keys_types(tmp_path: Path):
+    # Variables are strings by nature: only they are read loosely, never the file.
+    config = load_config(
+        env={
+            "SCRIPTER_AUTH_ENABLED": "false",
+            "SCRIPTER_JOBS_READ_ONLY_ROOT": "0",
+            "SCRIPTER_SERVER_SHUTDOWN_GRACE_SECONDS": "2.5",
+            "SCRIPTER_JOBS_STOP_GRACE_SECONDS": "3",
+            "SCRIPTER_SERVER_HOST": "0.0.0.0",
+        }
+    )
+    assert config.auth.enabled is False
+    assert config.jobs.read_only_root is False
+    assert config.server.shutdown_grace_seconds == 2.5
+    assert config.jobs.stop_grace_seconds == 3.0
+    assert config.server.host == "0.0.0.0"
+
+
+def test_an_integer_in_the_file_suits_a_float_key(tmp_path: Path):
+    config = load_config(write(tmp_path, "[jobs]\nstop_grace_seconds = 5\n"), env={})
+    assert config.jobs.stop_grace_seconds == 5.0
+
+
+def test_ui_directory_must_hold_a_built_ui(tmp_path: Path):
+    ui = tmp_path / "dist"
+    ui.mkdir()
+    env = {"SCRIPTER_SERVER_UI_DIRECTORY": str(ui)}
+    with pytest.raises(ConfigError, match=r"^server.ui_directory: .*dist has no index.html"):
+        load_config(env=env)
+    (ui / "index.html").write_text("<!doctype html>")
+    assert load_config(env=env).server.ui_directory == str(ui)
+
+
+@pytest.mark.parametrize(
+    ("name", "reads"),
+    [
+        ("SCRIPTER_SERVER_PORT", True),
+        ("SCRIPTER_DOCKER_EXTRA_CA_CERTIFICATES", True),
+        ("SCRIPTER_CONFIG", True),
+        ("SCRIPTER_SERVER_PROT", False),
+        ("SCRIPTER_TEST_BASE_IMAGE", False),
+        ("SCRIPTER_FIGURES", False),
+        ("PATH", False),
+    ],
+)
+def test_is_setting_variable_agrees_with_what_load_config_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, reads: bool
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("")
+    assert is_setting_variable(name) is reads
+    try:
+        load_config(env={name: "config.toml" if name == "SCRIPTER_CONFIG" else "1"})
+    except ConfigError as exc:
+        assert reads or "unknown setting" in str(exc), exc
+        assert not reads or "unknown setting" not in str(exc), exc
+    else:
+        assert reads or not name.startswith("SCRIPTER_")
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path):
