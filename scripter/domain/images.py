@@ -37,6 +37,28 @@ def validate_image_name(name: str) -> str:
     return validate_name(name)
 
 
+_SEPARATOR_RUN = re.compile(r"[._-]+")
+_DOCKER_SEPARATORS = (".", "_", "__")
+
+
+def docker_name_component(name: str) -> str:
+    """The image name as a path component of a Docker repository name.
+
+    Docker's reference grammar allows lower-case letters and digits joined by single
+    separators: ``.``, ``_``, ``__`` or a run of ``-``
+    (``[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*``). A valid image name may hold other
+    runs (``a..b``, ``a._b``, ``a___b``) or end in separators (``etl-``): such a run
+    becomes its first character and trailing separators go. A name Docker already
+    accepts stays as it is (lower-cased), so its tag does not change.
+    """
+
+    def one_separator(run: re.Match[str]) -> str:
+        text = run.group()
+        return text if text in _DOCKER_SEPARATORS or set(text) == {"-"} else text[0]
+
+    return _SEPARATOR_RUN.sub(one_separator, name.lower().strip("._-"))
+
+
 @dataclass(kw_only=True, eq=False)
 class Image(Aggregate):
     name: str
@@ -55,8 +77,9 @@ class Image(Aggregate):
         return self.status in (ImageStatus.DORMANT, ImageStatus.FAILED)
 
     def docker_tag(self, prefix: str = "scripter") -> str:
-        """The tag a build gives the Docker image, derived from the name and id."""
-        return f"{prefix}/{self.name.lower()}:{self.require_id}"
+        """The tag a build gives the Docker image, derived from the name and id. The id
+        keeps it unique: two names may give the same ``docker_name_component``."""
+        return f"{prefix}/{docker_name_component(self.name)}:{self.require_id}"
 
     def request_build(self, now: datetime) -> None:
         if self.status == ImageStatus.BUILDING:
@@ -100,7 +123,9 @@ class Image(Aggregate):
                 f"image {self.name!r} is {self.status}; only a built image can be destroyed"
             )
         self.status = ImageStatus.DORMANT
+        # Both named the Docker image just removed; a kept tag would name nothing.
         self.docker_image_id = None
+        self.tag = None
         self.updated_at = now
         self.raise_event(ImageDestroyed(image_id=self.require_id))
 

@@ -46,9 +46,17 @@ class ImageCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     description: str = ""
     dockerfile: str | None = None
-    """Omit for the default template (a Python base, a venv, pip install -r requirements.txt)."""
+    """Omit for the default template (a Python base, a venv, pip install -r requirements.txt;
+    ``GET /api/images/defaults`` shows it)."""
     requirements: str = ""
     files: list[NewFile] = msgspec.field(default_factory=list)
+
+
+class ImageDefaults(msgspec.Struct):
+    base_image: str
+    """The configured base (``images.default_base_image``), the default's FROM."""
+    dockerfile: str
+    requirements: str
 
 
 class ImageUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,17 +101,28 @@ class ImageController(Controller):
         page, next_cursor = await images.list(status=status, before_id=cursor, limit=limit)
         return ImagePage(items=[_image(i) for i in page], next_cursor=next_cursor)
 
+    @get(
+        "/defaults",
+        summary="The Dockerfile and requirements.txt a new image gets when it names none",
+    )
+    async def image_defaults(self, images: NamedDependency[ImageService]) -> ImageDefaults:
+        defaults = images.defaults()
+        return ImageDefaults(
+            base_image=defaults.base_image,
+            dockerfile=defaults.dockerfile,
+            requirements=defaults.requirements,
+        )
+
     @post("/", summary="Define an image (status dormant)")
     async def create_image(
         self, images: NamedDependency[ImageService], data: JSONBody[ImageCreate]
     ) -> Image:
-        files = {f.path: decode_file(f) for f in data.files}
         detail = await images.create(
             name=data.name,
             description=data.description,
             dockerfile=data.dockerfile,
             requirements=data.requirements,
-            files=files,
+            files=[(f.path, decode_file(f)) for f in data.files],
         )
         return _detail(detail)
 
@@ -148,6 +167,12 @@ class ImageController(Controller):
         content, size = await images.read_build_log(image_id, offset, limit)
         headers = {"X-Next-Offset": str(offset + len(content)), "X-Log-Size": str(size)}
         return Response(content, headers=headers)
+
+    @get("/{image_id:int}/files", summary="The image's files (path, size, modified_at)")
+    async def list_files(
+        self, images: NamedDependency[ImageService], image_id: Id
+    ) -> list[FileEntry]:
+        return [file_entry(f) for f in await images.list_files(image_id)]
 
     @get(
         "/{image_id:int}/files/{path:path}",

@@ -102,6 +102,12 @@ class ScriptController(Controller):
 
     # --- files ----------------------------------------------------------------------
 
+    @get("/{script_id:int}/files", summary="The script's files (path, size, modified_at)")
+    async def list_files(
+        self, scripts: NamedDependency[ScriptService], script_id: Id
+    ) -> list[FileEntry]:
+        return [file_entry(f) for f in (await scripts.get(script_id)).files]
+
     @get(
         "/{script_id:int}/files/{path:path}",
         media_type="application/octet-stream",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 IMAGES = SourceArea.IMAGES
 IMAGE_LABEL = "scripter.image_id"
+DEFAULT_REQUIREMENTS = ""
+"""A new image's requirements.txt: no packages beyond the base image's."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -49,6 +52,15 @@ class ImageSettings:
     image_prefix: str = "scripter"
     extra_ca_pem: bytes | None = None
     """The extra CA certificates, concatenated; None when there are none."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class ImageDefaults:
+    """What a new image that names no Dockerfile and no requirements starts with."""
+
+    base_image: str
+    dockerfile: str
+    requirements: str
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -80,6 +92,10 @@ class ImageService:
             image = await uow.images.get(image_id)
         return ImageDetail(image=image, files=await self._files.list_files(IMAGES, image_id))
 
+    async def list_files(self, image_id: int) -> builtins.list[FileInfo]:
+        """The files of the image's ``src/``, sorted by path."""
+        return (await self.get(image_id)).files
+
     async def list(
         self, *, status: ImageStatus | None = None, before_id: int | None = None, limit: int = 50
     ) -> tuple[list[Image], int | None]:
@@ -90,6 +106,13 @@ class ImageService:
                 uow.images.list_by_status(status) if status is not None else uow.images.list()
             )
         return newest_first_page(images, before_id=before_id, limit=limit)
+
+    def defaults(self) -> ImageDefaults:
+        """The files ``create`` writes when none are given (with the configured base)."""
+        base = self._settings.default_base_image
+        return ImageDefaults(
+            base_image=base, dockerfile=default_dockerfile(base), requirements=DEFAULT_REQUIREMENTS
+        )
 
     @property
     def max_file_bytes(self) -> int:
@@ -120,9 +143,11 @@ class ImageService:
         name: str,
         description: str = "",
         dockerfile: str | None = None,
-        requirements: str = "",
-        files: Mapping[str, bytes] | None = None,
+        requirements: str = DEFAULT_REQUIREMENTS,
+        files: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None = None,
     ) -> ImageDetail:
+        """A new dormant image. ``files`` maps extra paths to contents, or lists (path,
+        content) pairs, so that a path given twice is refused rather than the last kept."""
         validate_image_name(name)
         validate_description(description)
         sources = {
@@ -131,7 +156,8 @@ class ImageService:
             ).encode(),
             REQUIREMENTS: requirements.encode(),
         }
-        for raw_path, content in (files or {}).items():
+        extra = files or ()
+        for raw_path, content in extra.items() if isinstance(extra, Mapping) else extra:
             path = str(validate_relative_path(raw_path, field=f"files.{raw_path}"))
             if path in sources:
                 raise InvalidInput(f"{path} is given twice", field=f"files.{raw_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import uuid
@@ -11,8 +12,11 @@ from typing import Any
 import docker
 import pytest
 
+from scripter.config import ImagesConfig
 from scripter.domain.scripts import Script
+from tests.conftest import TEST_BASE_IMAGE
 from tests.integration.app_fixtures import App
+from tests.integration.refusals import refused
 
 pytestmark = pytest.mark.docker
 
@@ -38,7 +42,19 @@ async def build(app: App, image_id: int) -> dict[str, Any]:
     response = await app.client.post(f"/api/images/{image_id}/build")
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "building"
-    return await app.wait_while(f"/api/images/{image_id}", "building")
+    done = await app.wait_while(f"/api/images/{image_id}", "building")
+    await settled(app)
+    return done
+
+
+async def settled(app: App) -> None:
+    """Wait (bounded) until the worker has discarded the build's staged context: it
+    does so after recording the result, and a test that compares the data directory
+    before and after a request must not see it go in between."""
+    staging = app.data / ".staging"
+    async with asyncio.timeout(30):
+        while staging.is_dir() and any(staging.iterdir()):
+            await asyncio.sleep(0.05)
 
 
 async def test_create_offers_the_default_dockerfile_and_stores_files(app: App):
@@ -69,6 +85,20 @@ async def test_create_offers_the_default_dockerfile_and_stores_files(app: App):
     assert (src / "blob.bin").read_bytes() == b"\x00\xff"
     read = await app.client.get(f"/api/images/{image['id']}/files/conf/settings.ini")
     assert read.status_code == 200 and read.content == b"[a]\nb = 1\n"
+
+
+async def test_defaults_are_what_a_new_image_gets_with_the_configured_base(app: App):
+    response = await app.client.get("/api/images/defaults")
+    assert response.status_code == 200, response.text
+    defaults = response.json()
+    base = app.scripter.config.images.default_base_image
+    assert base == TEST_BASE_IMAGE != ImagesConfig().default_base_image  # the configured one
+    assert defaults["base_image"] == base
+    assert defaults["dockerfile"].startswith(f"FROM {base}\n")
+    image = await create(app)
+    files = f"/api/images/{image['id']}/files"
+    assert (await app.client.get(f"{files}/Dockerfile")).text == defaults["dockerfile"]
+    assert (await app.client.get(f"{files}/requirements.txt")).text == defaults["requirements"]
 
 
 async def test_build_installs_a_real_package_and_logs_every_line(app: App):
@@ -132,11 +162,27 @@ async def test_destroy_then_rebuild(app: App):
     destroyed = await app.client.post(f"/api/images/{image['id']}/destroy")
     assert destroyed.status_code == 201, destroyed.text
     assert destroyed.json()["status"] == "dormant"
+    # Neither names a Docker image any more.
+    assert (destroyed.json()["tag"], destroyed.json()["docker_image_id"]) == (None, None)
     with pytest.raises(docker.errors.ImageNotFound):
         docker.from_env().images.get(built["docker_image_id"])
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker.from_env().images.get(built["tag"])
     src = app.data / "images" / str(image["id"]) / "src" / "Dockerfile"
     assert src.is_file()  # the definition stays
-    assert (await build(app, image["id"]))["status"] == "built"
+    rebuilt = await build(app, image["id"])
+    assert (rebuilt["status"], rebuilt["tag"]) == ("built", built["tag"])
+
+
+async def test_a_name_docker_would_refuse_builds_under_a_derived_tag(app: App):
+    # "etl-" is a valid name, but "<prefix>/etl-:<id>" is not a Docker reference.
+    image = await create(app, name="etl-", dockerfile=TRIVIAL.format(base=TEST_BASE_IMAGE))
+    done = await build(app, image["id"])
+    log = (await app.client.get(f"/api/images/{image['id']}/build-log")).text
+    assert done["status"] == "built", log
+    assert done["name"] == "etl-"
+    assert done["tag"] == f"{app.scripter.config.docker.image_prefix}/etl:{image['id']}"
+    assert docker.from_env().images.get(done["tag"]).id == done["docker_image_id"]
 
 
 async def test_delete_is_refused_while_a_script_uses_the_image(app: App):
@@ -150,9 +196,14 @@ async def test_delete_is_refused_while_a_script_uses_the_image(app: App):
                 Script(name=name, image_id=image["id"], created_at=now, updated_at=now)
             )
         await uow.commit()
-    refused = await app.client.delete(f"/api/images/{image['id']}")
-    assert refused.status_code == 409
-    assert "cleanup, report" in refused.json()["detail"]
+    # refused() also proves that no row and no byte on disk changed.
+    await refused(
+        app,
+        lambda: app.client.delete(f"/api/images/{image['id']}"),
+        409,
+        None,
+        "used by scripts: cleanup, report",
+    )
     assert docker.from_env().images.get(built["docker_image_id"])  # nothing removed
     assert (await app.client.get(f"/api/images/{image['id']}")).status_code == 200
 

@@ -7,10 +7,13 @@ import base64
 import functools
 from typing import Any
 
+import docker
 import pytest
 
+from tests.conftest import TEST_BASE_IMAGE
 from tests.integration.app_fixtures import App
 from tests.integration.refusals import refused
+from tests.integration.test_images_api import settled
 
 pytestmark = pytest.mark.docker
 
@@ -45,6 +48,15 @@ async def test_create_refusals(api_only_app: App):
             "base64",
         ),
         ({"name": "x", "files": [{"path": "Dockerfile", "content": ""}]}, 422, None, "given twice"),
+        (
+            {
+                "name": "x",
+                "files": [{"path": "a.txt", "content": "first"}, {"path": "a.txt", "content": ""}],
+            },
+            422,
+            "files.a.txt",
+            "a.txt is given twice",
+        ),
         (
             {"name": "x", "requirements": "r" * (5 * 1024 * 1024 + 1)},
             413,
@@ -116,6 +128,26 @@ async def test_lifecycle_refusals(api_only_app: App):
         "offset",
         "",
     )
+
+
+async def test_file_edits_of_a_built_image_are_refused_saying_destroy_first(app: App):
+    created = await app.client.post(
+        "/api/images",
+        json={"name": "etl", "dockerfile": f"FROM {TEST_BASE_IMAGE}\nRUN echo built-ok\n"},
+    )
+    assert created.status_code == 201, created.text
+    image_id = created.json()["id"]
+    assert (await app.client.post(f"/api/images/{image_id}/build")).status_code == 202
+    built = await app.wait_while(f"/api/images/{image_id}", "building")
+    assert built["status"] == "built", built["error"]
+    await settled(app)
+    url = f"/api/images/{image_id}/files"
+    put, delete = app.client.put, app.client.delete
+    says = "is built: files can be changed only while it is dormant or failed (destroy it first)"
+    await refused(app, lambda: put(f"{url}/Dockerfile", content=b"FROM other\n"), 409, None, says)
+    await refused(app, lambda: put(f"{url}/new.txt", content=b"x"), 409, None, says)
+    await refused(app, lambda: delete(f"{url}/requirements.txt"), 409, None, says)
+    assert docker.from_env().images.get(built["tag"]).id == built["docker_image_id"]
 
 
 async def test_binary_upload_roundtrip(api_only_app: App):

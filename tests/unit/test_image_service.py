@@ -21,6 +21,8 @@ from scripter.domain.events import (
     ImageBuildRequested,
     ImageBuildStarted,
     ImageBuilt,
+    ImageCreated,
+    ImageDeleted,
     ImageDestroyed,
 )
 from scripter.domain.images import (
@@ -175,6 +177,20 @@ async def test_create_keeps_the_given_dockerfile_requirements_and_extra_files(w:
         "pkg/b.py",
         "requirements.txt",
     ]
+
+
+async def test_create_publishes_image_created(w: World):
+    image_id = await w.create("etl")
+    created = [e for e in await w.events() if isinstance(e, ImageCreated)]
+    assert [(e.image_id, e.name) for e in created] == [(image_id, "etl")]
+
+
+async def test_create_refuses_an_extra_file_given_twice_writing_nothing(w: World):
+    with pytest.raises(InvalidInput, match="given twice") as caught:
+        await w.service.create(name="etl", files=[("conf.ini", b"first"), ("conf.ini", b"last")])
+    assert caught.value.field == "files.conf.ini"
+    assert w.store.commits == 0 and w.files.sources == {}
+    assert await w.events() == []
 
 
 async def test_create_refuses_a_taken_name_regardless_of_case(w: World):
@@ -653,8 +669,9 @@ async def test_destroy_removes_the_docker_image_and_keeps_the_files(w: World):
     stored = await w.image(image_id)
     assert image.status == stored.status == ImageStatus.DORMANT
     assert stored.docker_image_id is None
+    assert built.tag and stored.tag is None  # it named the Docker image just removed
     assert w.runtime.images == {}
-    assert not await w.runtime.image_exists(built.tag or "")
+    assert not await w.runtime.image_exists(built.tag)
     assert w.stored_files(image_id) == files
     assert (await w.events_of(image_id))[-1] is ImageDestroyed
 
@@ -730,6 +747,37 @@ async def test_delete_removes_the_record_the_files_the_log_and_the_docker_image(
     assert not w.files.owner_exists(IMAGES, image_id)
     assert w.files.build_log(image_id) not in w.files.logs
     assert w.runtime.images == {}
+
+
+async def test_delete_publishes_image_deleted(w: World):
+    image_id = await w.create("etl")
+    await w.service.delete(image_id)
+    deleted = [e for e in await w.events() if isinstance(e, ImageDeleted)]
+    assert [(e.image_id, e.name) for e in deleted] == [(image_id, "etl")]
+
+
+async def test_a_refused_delete_publishes_nothing(w: World):
+    image_id = await w.create()
+    await add_script(w, "report", image_id)
+    with pytest.raises(Conflict):
+        await w.service.delete(image_id)
+    assert not [e for e in await w.events() if isinstance(e, ImageDeleted)]
+
+
+async def test_delete_after_destroy_asks_docker_for_nothing(w: World):
+    image_id = await w.create()
+    built = await w.build(image_id)
+    await w.service.destroy(image_id)
+    assert w.runtime.removed == [built.docker_image_id]
+    await w.service.delete(image_id)
+    assert w.runtime.removed == [built.docker_image_id]
+
+
+async def test_a_name_docker_refuses_builds_under_a_tag_docker_accepts(w: World):
+    image_id = await w.create("Nightly..ETL-")
+    image = await w.build(image_id)
+    assert image.status == ImageStatus.BUILT
+    assert image.tag == w.runtime.builds[0].tag == f"scripter/nightly.etl:{image_id}"
 
 
 async def test_delete_of_a_never_built_image_leaves_docker_alone(w: World):

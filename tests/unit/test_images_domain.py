@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from scripter.domain.errors import IllegalTransition, InvalidInput
 from scripter.domain.events import ImageBuildRequested, ImageBuilt, ImageDestroyed
-from scripter.domain.images import Image, ImageStatus, validate_image_name
+from scripter.domain.images import (
+    Image,
+    ImageStatus,
+    docker_name_component,
+    validate_image_name,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -55,8 +63,11 @@ def test_failed_build_records_error_and_allows_edits_and_rebuild():
 def test_destroy_returns_built_image_to_dormant():
     img = image(ImageStatus.BUILT)
     img.docker_image_id = "sha256:abc"
+    img.tag = "scripter/etl:7"
     img.destroy(T0)
     assert img.status == ImageStatus.DORMANT and img.docker_image_id is None
+    # The tag named the Docker image destroy removed: kept, it would name nothing.
+    assert img.tag is None
     assert isinstance(img.events[-1], ImageDestroyed)
 
 
@@ -70,3 +81,77 @@ def test_invalid_names_name_the_field(name: str):
     with pytest.raises(InvalidInput) as caught:
         validate_image_name(name)
     assert caught.value.field == "name"
+
+
+# --- the Docker tag -------------------------------------------------------------------
+
+# Docker's reference grammar (distribution/reference): a repository name is path
+# components joined by "/", at most 255 characters; the tag follows ":".
+DOCKER_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*")
+DOCKER_TAG = re.compile(r"[\w][\w.-]{0,127}")
+
+
+def assert_docker_reference(reference: str) -> None:
+    repository, _, tag = reference.rpartition(":")
+    assert len(repository) <= 255, reference
+    for component in repository.split("/"):
+        assert DOCKER_PATH_COMPONENT.fullmatch(component), (reference, component)
+    assert DOCKER_TAG.fullmatch(tag), reference
+
+
+def short_valid_names() -> list[str]:
+    """Every valid name of up to 5 characters over a letter of each case and the three
+    separators: each run of separators of up to 4, at each place."""
+    names = []
+    for length in range(1, 6):
+        for chars in itertools.product("aZ._-", repeat=length):
+            with contextlib.suppress(InvalidInput):
+                names.append(validate_image_name("".join(chars)))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("name", "component"),
+    [
+        ("etl", "etl"),
+        ("ETL", "etl"),
+        ("data-2.0", "data-2.0"),
+        ("a__b", "a__b"),
+        ("a---b", "a---b"),
+        ("etl-", "etl"),
+        ("etl.", "etl"),
+        ("etl_", "etl"),
+        ("a..b", "a.b"),
+        ("a._b", "a.b"),
+        ("a___b", "a_b"),
+        ("a-_b", "a-b"),
+        ("a_-b", "a_b"),
+        ("A.-_.B--", "a.b"),
+    ],
+)
+def test_the_docker_name_component_collapses_runs_docker_refuses(name: str, component: str):
+    assert docker_name_component(name) == component
+
+
+def test_every_short_valid_name_gives_a_valid_docker_reference():
+    names = short_valid_names()
+    assert {"a-", "a.", "a..Z", "a._Z", "a___Z", "a.-_."} <= set(names)
+    for n, name in enumerate(names, start=1):
+        tagged = Image(id=n, name=name, created_at=T0, updated_at=T0)
+        assert_docker_reference(tagged.docker_tag())
+        assert_docker_reference(tagged.docker_tag("scripter-test-1a2b/nested.prefix"))
+
+
+@pytest.mark.parametrize(
+    "name", ["a" + "._-" * 33, "Z" * 100, "a" + "-" * 99, "a" + "_." * 49 + "b", "9" + "_" * 99]
+)
+def test_long_valid_names_give_a_valid_docker_reference(name: str):
+    tagged = Image(id=2**31 - 1, name=validate_image_name(name), created_at=T0, updated_at=T0)
+    assert_docker_reference(tagged.docker_tag())
+
+
+def test_names_that_give_the_same_component_keep_distinct_tags_by_their_id():
+    first = Image(id=1, name="a..b", created_at=T0, updated_at=T0)
+    second = Image(id=2, name="a.b", created_at=T0, updated_at=T0)
+    assert first.docker_tag() == "scripter/a.b:1"
+    assert second.docker_tag() == "scripter/a.b:2"
