@@ -45,6 +45,7 @@ from scripter.services.jobs import JobService
 from scripter.services.live_events import EventFeed
 from scripter.services.live_logs import LiveLogs, LiveSettings
 from scripter.services.relay import OutboxRelay
+from scripter.services.retention import RetentionSettings, RetentionSweeper
 from scripter.services.scheduler import Scheduler, SchedulerSettings
 from scripter.services.schedules import ScheduleService, ScheduleSettings
 from scripter.services.scripts import ScriptService, ScriptServiceSettings
@@ -87,6 +88,7 @@ class Scripter:
     scripts: ScriptService = field(init=False)
     jobs: JobService = field(init=False)
     runner: JobRunner = field(init=False)
+    retention: RetentionSweeper = field(init=False)
     live_feed: EventFeed = field(init=False)
     live_logs: LiveLogs = field(init=False)
     schedules: ScheduleService = field(init=False)
@@ -120,6 +122,12 @@ class Scripter:
             runtime=self.runtime,
             clock=self.clock,
             settings=runner_settings(self.config),
+        )
+        self.retention = RetentionSweeper(
+            uow=self.unit_of_work,
+            files=self.files,
+            clock=self.clock,
+            settings=retention_settings(self.config),
         )
         self.live_feed = EventFeed(
             queue_limit=self.live_settings.event_queue_limit,
@@ -174,6 +182,7 @@ class Scripter:
             self.bus.consume(RUN_QUEUE, self.runner.handle_job_requested)
             self.bus.listen(self.runner.handle_cancel_requested)
             self._tasks.append(asyncio.create_task(self._recover(), name="worker-recovery"))
+            self._tasks.append(asyncio.create_task(self.retention.run(), name="retention-sweep"))
         if Role.SCHEDULER in roles:
             self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self._tasks.append(asyncio.create_task(self._start_bus(), name="bus-start"))
@@ -235,11 +244,17 @@ class Scripter:
         self.end_live_streams()
         self.relay.stop()
         self.scheduler.stop()
+        self.retention.stop()
         await self.runner.stop()
         # The loops told to stop end their pass (a scheduler's firing transaction, a
-        # relay's drain) instead of being cancelled in the middle of a database round
-        # trip, which tears the connection down with a traceback in the log.
-        stoppable = [t for t in self._tasks if t.get_name() in ("scheduler", "outbox-relay")]
+        # relay's drain, a retention sweep's current script) instead of being
+        # cancelled in the middle of a database round trip, which tears the
+        # connection down with a traceback in the log.
+        stoppable = [
+            t
+            for t in self._tasks
+            if t.get_name() in ("scheduler", "outbox-relay", "retention-sweep")
+        ]
         if stoppable:
             await asyncio.wait(stoppable, timeout=STOP_GRACE_SECONDS)
         for task in self._tasks:
@@ -288,6 +303,14 @@ def runner_settings(config: Config) -> RunnerSettings:
         read_only_root=config.jobs.read_only_root,
         tmp_size_mb=config.jobs.tmp_size_mb,
         host_data_directory=None if host == config.data_directory else host,
+    )
+
+
+def retention_settings(config: Config) -> RetentionSettings:
+    return RetentionSettings(
+        keep_last=config.jobs.keep_last or None,
+        keep_days=config.jobs.keep_days or None,
+        sweep_seconds=config.jobs.retention_sweep_seconds,
     )
 
 

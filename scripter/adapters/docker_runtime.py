@@ -323,6 +323,11 @@ def _info(attrs: Mapping[str, Any]) -> ContainerInfo:
         exit_code=exit_code,
         oom_killed=bool(state.get("OOMKilled", False)),
         created_at=_timestamp(attrs.get("Created")),
+        # Inspect's "Image" is the image id the container was created from (the
+        # name it was asked for is Config.Image).
+        image_id=str(attrs.get("Image") or "") or None,
+        # FinishedAt reads 0001-01-01 before the container has ended.
+        finished_at=_timestamp(state.get("FinishedAt")) if exit_code is not None else None,
     )
 
 

@@ -86,6 +86,9 @@ class LocalFileStore:
     async def delete_path(self, path: Path) -> None:
         await asyncio.to_thread(_delete_path, path)
 
+    async def list_job_logs(self) -> list[Path]:
+        return await asyncio.to_thread(_list_job_logs, self.root / SourceArea.SCRIPTS.value)
+
     # --- blocking parts, run in a thread ---------------------------------------------
 
     @staticmethod
@@ -259,3 +262,27 @@ def _delete_path(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _list_job_logs(scripts: Path) -> list[Path]:
+    """Regular files in ``scripts/*/logs/``. Symlinks are not followed: the caller may
+    delete what this returns, and must never reach outside the data directory.
+    Folders vanishing meanwhile (a script being deleted) are skipped."""
+    found: list[Path] = []
+    for owner in _entries(scripts):
+        if not owner.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(Path(owner.path) / "logs"):
+            if entry.is_file(follow_symlinks=False):
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        if folder.is_symlink():
+            return []
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []

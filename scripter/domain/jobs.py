@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -66,6 +67,11 @@ class Job(Aggregate):
     """Output past the log limit was dropped."""
     engine_id: str | None = None
     """The Docker engine that runs (ran) the container."""
+    docker_image_id: str | None = None
+    """The Docker image the container was created from (``sha256:...``), read from
+    the container once it started: ``image_tag`` names whatever the image's latest
+    build is, and a rebuild moves the tag to another image. None until the job
+    starts, and for jobs that never did."""
 
     @property
     def log_path(self) -> str | None:
@@ -166,3 +172,13 @@ def exit_reason(exit_code: int) -> str:
 def log_file_name(created_at: datetime, job_id: int) -> str:
     """``<YYYY-MM-DDTHH-MM-SS>__<JOB_ID>.log``, the seed's naming, in UTC."""
     return f"{created_at:%Y-%m-%dT%H-%M-%S}__{job_id}.log"
+
+
+_LOG_FILE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}__([1-9]\d{0,17})\.log$")
+
+
+def job_id_of_log_file(name: str) -> int | None:
+    """The job id in a name that ``log_file_name`` made; None for any other name (a
+    file some other hand put in a logs folder is not a job's log)."""
+    match = _LOG_FILE_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None

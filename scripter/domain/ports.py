@@ -145,6 +145,11 @@ class JobRepository(Protocol):
         """Remove the row; a missing one is ``NotFound``."""
         ...
 
+    async def existing_ids(self, job_ids: Iterable[int]) -> set[int]:
+        """Those of ``job_ids`` that have a row (one query; the retention sweep asks
+        which log files still belong to a job)."""
+        ...
+
 
 class ScheduleRepository(Protocol):
     async def add(self, schedule: Schedule) -> Schedule: ...
@@ -351,6 +356,11 @@ class ContainerInfo:
     oom_killed: bool = False
     """The kernel killed it for exceeding its memory limit."""
     created_at: datetime | None = None
+    image_id: str | None = None
+    """The id of the image it was created from (``sha256:...``), whatever tag named it."""
+    finished_at: datetime | None = None
+    """When it ended (None while it runs): tells a job that ended before its deadline
+    from one that ran past it, when its end is recorded later (after a restart)."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -552,6 +562,11 @@ class FileStore(Protocol):
 
     async def delete_path(self, path: Path) -> None:
         """Remove a file or a folder tree; missing is fine."""
+        ...
+
+    async def list_job_logs(self) -> builtins.list[Path]:
+        """Every file in the logs folder of any script (``<data>/scripts/<ID>/logs/``),
+        whether or not the script still exists; sorted."""
         ...
 
 

@@ -25,6 +25,9 @@ class Job(msgspec.Struct):
     revision: int
     image_id: int
     image_tag: str | None
+    """The tag the job was started by; a later rebuild moves it to another image."""
+    docker_image_id: str | None
+    """The Docker image the job's container ran (``sha256:...``); null until it starts."""
     trigger: JobTrigger
     schedule_id: int | None
     status: JobStatus
@@ -63,6 +66,7 @@ def job_view(job: JobEntity) -> Job:
         revision=job.revision,
         image_id=job.image_id,
         image_tag=job.image_tag,
+        docker_image_id=job.docker_image_id,
         trigger=job.trigger,
         schedule_id=job.schedule_id,
         status=job.status,

@@ -23,7 +23,7 @@ from pathlib import Path
 from scripter.domain.clock import Clock
 from scripter.domain.errors import ConcurrentUpdate, IllegalTransition, NotFound
 from scripter.domain.events import DomainEvent, JobCancelRequested, JobRequested
-from scripter.domain.jobs import Job, JobStatus
+from scripter.domain.jobs import Job, JobStatus, exit_reason
 from scripter.domain.ports import (
     ContainerInfo,
     ContainerRuntime,
@@ -33,6 +33,7 @@ from scripter.domain.ports import (
     UnitOfWorkFactory,
 )
 from scripter.domain.scripts import RevisionSettings
+from scripter.services.retention import RetentionSettings, RetentionSweeper
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,24 @@ class RunnerSettings:
     start_record_patience_seconds: float = 300.0
     """How long a started container waits for its start to be recorded (the database
     restarting) before it is stopped and the request goes back to the queue."""
+    orphan_sweep_seconds: float = 60.0
+    """How often a worker looks for ``running`` jobs that no worker records: on its
+    own engine, those whose container ended or vanished while its worker was gone
+    for good; on other engines, those long past their timeout (``lost_after_seconds``)."""
+    lost_after_seconds: float = 600.0
+    """A job running on another engine is recorded ``lost`` once it is this long past
+    its timeout and stop grace: a live worker of that engine would have stopped and
+    recorded it by then, so that worker is gone (and its engine, or its database
+    connection, with it)."""
 
 
 @dataclass(eq=False)
 class _Supervised:
     job_id: int
     container_id: str
+    holds_slot: bool = True
+    """Started by this worker, so it holds one of its slots. A container re-attached
+    after a restart holds none (see ``_recover``)."""
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -122,6 +135,13 @@ class JobRunner:
         self._recovered = asyncio.Event()
         """Handlers wait for recovery, so it never mistakes this worker's own new
         containers for leftovers."""
+        self._sweeping: asyncio.Task[None] | None = None
+        self._retention = RetentionSweeper(
+            uow=uow,
+            files=files,
+            clock=clock,
+            settings=RetentionSettings(keep_last=settings.keep_last, keep_days=settings.keep_days),
+        )
 
     # --- handlers -------------------------------------------------------------------
 
@@ -239,6 +259,9 @@ class JobRunner:
                     job = await uow.jobs.get(job_id)
                     job.start(self._clock.now(), container_id=container_id)
                     job.engine_id = await self._runtime.engine_id()
+                    # By id: the tag it was started by moves to the next rebuild.
+                    started = await self._runtime.inspect(container_id)
+                    job.docker_image_id = started.image_id if started else None
                     await uow.jobs.update(job)
                     await uow.commit()
                 return
@@ -348,8 +371,10 @@ class JobRunner:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._settings.retry_max_seconds)
         finally:
-            self._supervised.pop(supervised.job_id, None)
-            self._slots.release()
+            if self._supervised.get(supervised.job_id) is supervised:
+                self._supervised.pop(supervised.job_id)
+            if supervised.holds_slot:
+                self._slots.release()
 
     async def _follow(self, supervised: _Supervised) -> None:
         job = await self._load(supervised.job_id)
@@ -359,13 +384,9 @@ class JobRunner:
             await self._remove(supervised.container_id)
             return
         run = await self._run_settings(job)
-        limit = run.log_limit_bytes or self._settings.log_limit_bytes
+        limit = self._log_limit(run)
         log_path = self._files.root / (job.log_path or "")
-        deadline = (
-            job.started_at + timedelta(seconds=run.timeout_seconds)
-            if job.started_at is not None and run.timeout_seconds
-            else None
-        )
+        deadline = _deadline(job, run)
         if job.cancel_requested:
             supervised.cancel.set()
         exited = asyncio.create_task(self._runtime.wait(supervised.container_id))
@@ -392,21 +413,29 @@ class JobRunner:
                         continue
                     await self._finish_exited(job, supervised.container_id, info, run)
                     return
+                if await self._files.size(log_path) > limit:
+                    # No SIGTERM grace: a script that ignores SIGTERM would write on for
+                    # all of it. Cut and recorded once it is dead (_finish_exited).
+                    await self._runtime.kill(supervised.container_id)
+                    with contextlib.suppress(Exception):
+                        await exited  # the kill is sent; the engine records the end
+                    info = await self._runtime.inspect(supervised.container_id)
+                    if info is not None and info.exit_code is None:
+                        raise RuntimeError("its container still runs after SIGKILL")
+                    await self._finish_exited(job, supervised.container_id, info, run)
+                    return
                 if supervised.cancel.is_set():
                     await self._stop(
-                        job, supervised.container_id, JobStatus.CANCELLED, "cancelled on request"
+                        job,
+                        supervised.container_id,
+                        run,
+                        (JobStatus.CANCELLED, _CANCELLED),
                     )
                     return
                 if deadline is not None and now >= deadline:
                     await self._stop(
-                        job,
-                        supervised.container_id,
-                        JobStatus.TIMED_OUT,
-                        f"ran past its timeout of {run.timeout_seconds} s",
+                        job, supervised.container_id, run, (JobStatus.TIMED_OUT, _timed_out(run))
                     )
-                    return
-                if await self._files.size(log_path) > limit:
-                    await self._cut_log(job, supervised.container_id, log_path, limit)
                     return
                 if (now - last_slow_check).total_seconds() >= self._settings.slow_check_seconds:
                     last_slow_check = now
@@ -424,26 +453,75 @@ class JobRunner:
                 await exited
 
     async def _finish_exited(
-        self, job: Job, container_id: str, info: ContainerInfo | None, run: RevisionSettings
+        self,
+        job: Job,
+        container_id: str | None,
+        info: ContainerInfo | None,
+        run: RevisionSettings,
+        stopped: tuple[JobStatus, str] | None = None,
     ) -> None:
+        """Record the end of a job whose container is no longer running (or is gone),
+        then remove the container. Every path that ends a job comes here, so the same
+        rules hold after a plain exit, a stop, the log limit, and a restart:
+
+        - the log is cut back to the limit if it passed it (``log_truncated``);
+        - the status is ``stopped`` when this worker stopped it just now; else
+          ``cancelled`` if a cancel was requested, ``timed_out`` if the container
+          ended at or after its deadline (a worker that stopped it died before
+          recording why), ``failed`` if the log passed its limit, else the exit code's.
+        """
+        limit = self._log_limit(run)
+        truncated = await self._enforce_log_limit(job, limit)
+        deadline = _deadline(job, run)
+        ended_at = info.finished_at if info is not None else None
         if info is None or info.exit_code is None:
-            await self._record(
-                job.require_id,
-                lambda j, now: j.finish(
-                    now, JobStatus.LOST, exit_code=None, error="its container vanished"
-                ),
-            )
-            return
-        exit_code, oom = info.exit_code, info.oom_killed
-        disk_full = None if exit_code == 0 or oom else await self._disk_full(job)
+            exit_code, oom = None, False
+            fallback = (JobStatus.LOST, "its container vanished")
+        else:
+            exit_code, oom = info.exit_code, info.oom_killed
+            fallback = None
+        disk_full = (
+            None
+            if fallback is not None or exit_code == 0 or oom or truncated
+            else await self._disk_full(job)
+        )
 
         def finish(j: Job, now: datetime) -> None:
-            j.finish_from_exit(now, exit_code, oom_killed=oom, memory_mb=run.limits.memory_mb)
-            if disk_full is not None:
-                j.error = f"{disk_full}; {j.error}"
+            j.log_truncated = j.log_truncated or truncated
+            j.oom_killed = oom
+            status, error = stopped or fallback or (None, None)
+            if status is None and j.cancel_requested:
+                status, error = JobStatus.CANCELLED, _CANCELLED
+            elif status is None and deadline is not None and (ended_at or now) >= deadline:
+                status, error = JobStatus.TIMED_OUT, _timed_out(run)
+            if status is not None:
+                if truncated:
+                    error = f"{error}; {_limit_error(limit, exit_code)}"
+                j.finish(now, status, exit_code=exit_code, error=error)
+            elif truncated:
+                j.finish(
+                    now, JobStatus.FAILED, exit_code=exit_code, error=_limit_error(limit, exit_code)
+                )
+            else:
+                assert exit_code is not None
+                j.finish_from_exit(now, exit_code, oom_killed=oom, memory_mb=run.limits.memory_mb)
+                if disk_full is not None:
+                    j.error = f"{disk_full}; {j.error}"
 
         await self._record(job.require_id, finish)
-        await self._remove(container_id)
+        if container_id is not None:
+            await self._remove(container_id)
+
+    async def _enforce_log_limit(self, job: Job, limit: int) -> bool:
+        """Cut the log back to ``limit`` bytes and end it with the notice, if it passed
+        the limit; True if it did (now, or an earlier try: the notice itself takes it
+        past the limit, and cutting again changes nothing). Only called once nothing
+        writes to the log any more."""
+        log_path = self._files.root / (job.log_path or "")
+        if await self._files.size(log_path) <= limit:
+            return False
+        await self._files.cut(log_path, limit, _cut_notice(limit))
+        return True
 
     async def _disk_full(self, job: Job) -> str | None:
         """Why a job failed, when its log's disk is full: its writes failed (ENOSPC),
@@ -456,36 +534,35 @@ class JobRunner:
             "so its output could not all be written"
         )
 
-    async def _stop(self, job: Job, container_id: str, status: JobStatus, reason: str) -> None:
-        await self._runtime.stop(container_id, self._settings.stop_grace_seconds)
-        info = await self._runtime.inspect(container_id)
-        exit_code = info.exit_code if info else None
-        await self._record(
-            job.require_id, lambda j, now: j.finish(now, status, exit_code=exit_code, error=reason)
+    async def _stop(
+        self,
+        job: Job,
+        container_id: str,
+        run: RevisionSettings,
+        stopped: tuple[JobStatus, str],
+    ) -> None:
+        """SIGTERM, the grace, SIGKILL; then record the end as ``stopped``. The log is
+        watched during the grace: a script that ignores SIGTERM and writes on is killed
+        as soon as its log passes the limit, not at the end of the grace."""
+        limit = self._log_limit(run)
+        log_path = self._files.root / (job.log_path or "")
+        stopping = asyncio.create_task(
+            self._runtime.stop(container_id, self._settings.stop_grace_seconds)
         )
-        await self._remove(container_id)
-
-    async def _cut_log(self, job: Job, container_id: str, log_path: Path, limit: int) -> None:
-        # Stop first, so nothing more is written after the cut.
-        await self._runtime.stop(container_id, self._settings.stop_grace_seconds)
-        notice = (
-            f"\n[scripter] output cut: the log reached its limit of {limit} bytes; "
-            "the job was stopped.\n"
-        )
-        await self._files.cut(log_path, limit, notice.encode())
+        killed = False
+        try:
+            while not stopping.done():
+                await asyncio.wait({stopping}, timeout=self._settings.poll_seconds)
+                if not stopping.done() and not killed and await self._files.size(log_path) > limit:
+                    await self._runtime.kill(container_id)
+                    killed = True
+            await stopping
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stopping
         info = await self._runtime.inspect(container_id)
-
-        def finish(j: Job, now: datetime) -> None:
-            j.log_truncated = True
-            j.finish(
-                now,
-                JobStatus.FAILED,
-                exit_code=info.exit_code if info else None,
-                error=f"output passed the log limit of {limit} bytes; stopped",
-            )
-
-        await self._record(job.require_id, finish)
-        await self._remove(container_id)
+        await self._finish_exited(job, container_id, info, run, stopped)
 
     async def _record(
         self,
@@ -520,6 +597,9 @@ class JobRunner:
         # the next start removes, never a finished container with an unfinished job.
         await self._runtime.remove_container(container_id)
 
+    def _log_limit(self, run: RevisionSettings) -> int:
+        return run.log_limit_bytes or self._settings.log_limit_bytes
+
     async def _run_settings(self, job: Job) -> RevisionSettings:
         async with self._uow() as uow:
             revision = await uow.scripts.get_revision(job.script_id, job.revision)
@@ -536,11 +616,16 @@ class JobRunner:
         ended meanwhile with their real exit codes, mark jobs whose container vanished
         ``lost``, and remove leftovers. ``requeue_before``: jobs queued before then are
         requested again (the in-process queue did not survive the restart; later ones
-        were requested by this process)."""
+        were requested by this process). Then sweep every ``orphan_sweep_seconds`` until
+        ``stop``."""
         try:
             await self._recover(requeue_before)
         finally:
             self._recovered.set()
+        if self._sweeping is None:
+            self._sweeping = asyncio.create_task(self._sweep_forever(), name="job-orphan-sweep")
+            self._tasks.add(self._sweeping)
+            self._sweeping.add_done_callback(self._tasks.discard)
 
     async def _recover(self, requeue_before: datetime | None) -> None:
         engine = await self._runtime.engine_id()
@@ -564,25 +649,39 @@ class JobRunner:
             elif job.status.is_final or job.container_id != info.id:
                 await self._remove(info.id)  # recorded already, or a start that lost
             elif info.status == "running":
-                await self._slots.acquire()
-                self._spawn(_Supervised(job_id=job.require_id, container_id=info.id))
+                # Without a slot: this may be another live worker's job (several
+                # workers share an engine and a namespace, and no worker's liveness is
+                # recorded), which must neither stall this recovery nor keep this
+                # worker from new work. Following it too does no harm: both see the
+                # same end and it is recorded once.
+                self._spawn(
+                    _Supervised(job_id=job.require_id, container_id=info.id, holds_slot=False)
+                )
             elif info.exit_code is not None:
                 await self._finish_exited(job, info.id, info, await self._run_settings(job))
             else:
-                await self._stop(job, info.id, JobStatus.LOST, "its container never ran")
+                await self._stop(
+                    job,
+                    info.id,
+                    await self._run_settings(job),
+                    (JobStatus.LOST, "its container never ran"),
+                )
         async with self._uow() as uow:
             unfinished = await uow.jobs.list_unfinished()
         for job in unfinished:
             if job.status == JobStatus.RUNNING and job.engine_id == engine:
-                if job.container_id not in seen:
-                    await self._record(
-                        job.require_id,
-                        lambda j, now: j.finish(
-                            now,
-                            JobStatus.LOST,
-                            exit_code=None,
-                            error="its container vanished while no worker watched it",
-                        ),
+                # Not listed above, and not there now either (a worker sharing this
+                # engine may have started the job after the listing).
+                if job.container_id not in seen and (
+                    job.container_id is None
+                    or await self._runtime.inspect(job.container_id) is None
+                ):
+                    await self._finish_exited(
+                        job,
+                        None,
+                        None,
+                        await self._run_settings(job),
+                        (JobStatus.LOST, "its container vanished while no worker watched it"),
                     )
             elif (
                 job.status == JobStatus.QUEUED
@@ -593,23 +692,68 @@ class JobRunner:
                     uow.emit(JobRequested(job_id=job.require_id, script_id=job.script_id))
                     await uow.commit()
 
-    async def _prune(self, script_id: int) -> None:
-        """Retention after each finished job: old rows and their logs go together."""
-        async with self._uow() as uow:
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.orphan_sweep_seconds)
             try:
-                script = await uow.scripts.get(script_id)
-            except NotFound:
-                return
-            keep_last = script.keep_last or self._settings.keep_last
-            keep_days = script.keep_days or self._settings.keep_days
-            older_than = self._clock.now() - timedelta(days=keep_days) if keep_days else None
-            doomed = await uow.jobs.prunable(script_id, keep_last=keep_last, older_than=older_than)
-            for job in doomed:
-                await uow.jobs.delete(job.require_id)
-            await uow.commit()
-        for job in doomed:
-            if job.log_path:
-                await self._files.delete_path(self._files.root / job.log_path)
+                await self.sweep_orphans()
+            except Exception as exc:
+                log.warning("sweeping running jobs failed (%s: %s)", type(exc).__name__, exc)
+
+    async def sweep_orphans(self) -> None:
+        """Make sure no job stays ``running`` because its worker is gone for good
+        (scaled down, its host retired), which recovery alone misses: it runs only
+        when a worker starts. For each ``running`` job this worker does not follow:
+
+        - on its own engine, a container that ended is recorded (the same rules as
+          any end) and one that is gone makes the job ``lost``; a container still
+          running past its timeout and stop grace, or whose cancel was requested, is
+          followed from now on (without a slot), which stops it;
+        - on another engine, whose containers it cannot see, the job is ``lost`` once
+          it is ``lost_after_seconds`` past its timeout and stop grace. A job without
+          a timeout there stays ``running`` until a worker of its engine starts.
+        """
+        engine = await self._runtime.engine_id()
+        async with self._uow() as uow:
+            unfinished = await uow.jobs.list_unfinished()
+        grace = timedelta(seconds=self._settings.stop_grace_seconds)
+        for job in unfinished:
+            if job.status != JobStatus.RUNNING or job.require_id in self._supervised:
+                continue
+            run = await self._run_settings(job)
+            deadline = _deadline(job, run)
+            now = self._clock.now()
+            if job.engine_id != engine:
+                overdue = timedelta(seconds=self._settings.lost_after_seconds) + grace
+                if deadline is not None and now >= deadline + overdue:
+                    reason = (
+                        f"its worker on engine {job.engine_id} did not report back "
+                        f"{self._settings.lost_after_seconds:.0f} s after its timeout"
+                    )
+                    # Its log is left as it is: the container may still be writing it.
+                    await self._record_lost(job.require_id, reason)
+                continue
+            info = await self._runtime.inspect(job.container_id) if job.container_id else None
+            if info is None or info.exit_code is not None:
+                # Its follower (if one lives) records the same end: recorded once.
+                await self._finish_exited(job, job.container_id, info, run)
+            elif job.cancel_requested or (deadline is not None and now >= deadline + grace):
+                assert job.container_id is not None
+                self._spawn(
+                    _Supervised(
+                        job_id=job.require_id, container_id=job.container_id, holds_slot=False
+                    )
+                )
+
+    async def _record_lost(self, job_id: int, reason: str) -> None:
+        await self._record(
+            job_id, lambda j, now: j.finish(now, JobStatus.LOST, exit_code=None, error=reason)
+        )
+
+    async def _prune(self, script_id: int) -> None:
+        """Retention after each finished job: old rows and their logs go together (the
+        same rules as the worker's periodic sweep, which may be deleting beside us)."""
+        await self._retention.prune_script(script_id)
 
     async def stop(self) -> None:
         """Stop supervising (containers keep running; the next start re-attaches)."""
@@ -618,6 +762,30 @@ class JobRunner:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+_CANCELLED = "cancelled on request"
+
+
+def _timed_out(run: RevisionSettings) -> str:
+    return f"ran past its timeout of {run.timeout_seconds} s"
+
+
+def _deadline(job: Job, run: RevisionSettings) -> datetime | None:
+    if job.started_at is None or not run.timeout_seconds:
+        return None
+    return job.started_at + timedelta(seconds=run.timeout_seconds)
+
+
+def _cut_notice(limit: int) -> bytes:
+    return f"\n[scripter] output cut: the log reached its limit of {limit} bytes.\n".encode()
+
+
+def _limit_error(limit: int, exit_code: int | None) -> str:
+    error = f"output passed the log limit of {limit} bytes"
+    if exit_code is None or exit_code == 0:
+        return error
+    return f"{error}; {exit_reason(exit_code)}"
 
 
 __all__ = ["JobRunner", "NoFreeSlot", "RunnerSettings"]

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,7 @@ async def test_an_oom_kill_is_recorded(jobs_app: App):
     job = await finished(app, (await run(app, script_id))["id"])
     assert job["status"] == "failed" and job["oom_killed"] is True, job
     assert "out of memory" in job["error"]
+    assert await leftover_containers(app) == []
 
 
 async def test_output_past_the_log_limit_is_cut_and_the_job_stopped(jobs_app: App):
@@ -327,6 +329,165 @@ async def test_output_past_the_log_limit_is_cut_and_the_job_stopped(jobs_app: Ap
     body, _, notice = log.partition(b"\n[scripter] output cut")
     assert len(body) == 20_000 and b"limit of 20000 bytes" in notice
     assert await leftover_containers(app) == []
+
+
+def cut_notice(limit: int) -> bytes:
+    return f"\n[scripter] output cut: the log reached its limit of {limit} bytes.\n".encode()
+
+
+async def test_output_far_past_the_limit_from_a_job_that_exits_at_once_is_cut(jobs_app: App):
+    """All of it written, and the job gone, before the worker looks at the log size."""
+    app = jobs_app
+    code = "import sys\nsys.stdout.write('x' * 10 * 20_000)\n"
+    script_id = await add_script(app, code, log_limit=20_000)
+    job = await finished(app, (await run(app, script_id))["id"])
+    assert (job["status"], job["exit_code"], job["log_truncated"]) == ("failed", 0, True), job
+    assert job["error"] == "output passed the log limit of 20000 bytes"
+    assert await log_of(app, job["id"]) == b"x" * 20_000 + cut_notice(20_000)
+    assert await leftover_containers(app) == []
+
+
+@asynccontextmanager
+async def app_with(data: Path, **env: str) -> AsyncIterator[App]:
+    """An api and worker with configuration ``env``; no container left afterwards."""
+    require_docker()
+    app, client = await start_app(data, {Role.API, Role.WORKER}, **env)
+    try:
+        yield app
+    finally:
+        await app.close()
+        await client.__aexit__(None, None, None)
+        remove_containers(app)
+
+
+# Ignores SIGTERM and floods its log (slowly enough not to fill the test's disk).
+FLOOD_IGNORING_SIGTERM = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "while True:\n"
+    "    sys.stdout.write('f' * 999 + '\\n')\n"
+    "    time.sleep(0.001)\n"
+)
+
+
+async def test_the_log_limit_kills_a_job_that_ignores_sigterm_at_once(tmp_path: Path):
+    """With a stop grace of an hour, only a kill without grace ends the job within the
+    test (the grace is no wait in the test: a failure shows as the job never ending)."""
+    async with app_with(tmp_path / "data", SCRIPTER_JOBS_STOP_GRACE_SECONDS="3600") as app:
+        script_id = await add_script(app, FLOOD_IGNORING_SIGTERM, log_limit=20_000)
+        job = await finished(app, (await run(app, script_id))["id"])
+        assert (job["status"], job["exit_code"], job["log_truncated"]) == ("failed", 137, True)
+        assert job["error"] == (
+            "output passed the log limit of 20000 bytes; exit code 137: killed by SIGKILL"
+        )
+        log = await log_of(app, job["id"])
+        assert log == (b"f" * 999 + b"\n") * 20 + cut_notice(20_000)
+        assert await leftover_containers(app) == []
+
+
+# On SIGTERM, says so and floods its log; until then it sleeps.
+FLOOD_ON_SIGTERM = (
+    "import signal, sys, time\n"
+    "def flood(*_):\n"
+    "    print('trapped SIGTERM', flush=True)\n"
+    "    while True:\n"
+    "        sys.stdout.write('f' * 999 + '\\n')\n"
+    "        time.sleep(0.001)\n"
+    "signal.signal(signal.SIGTERM, flood)\n"
+    "print('start', flush=True)\n"
+    "while True:\n"
+    "    time.sleep(1)\n"
+)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "timed_out"])
+async def test_a_job_flooding_its_log_in_the_stop_grace_is_killed_at_the_limit(
+    tmp_path: Path, ending: str
+):
+    async with app_with(tmp_path / "data", SCRIPTER_JOBS_STOP_GRACE_SECONDS="3600") as app:
+        timeout = 2 if ending == "timed_out" else 600
+        script_id = await add_script(app, FLOOD_ON_SIGTERM, log_limit=20_000, timeout=timeout)
+        job = await run(app, script_id)
+        if ending == "cancelled":
+            await until_log(app, job["id"], b"start\n")
+            assert (await app.client.post(f"/api/jobs/{job['id']}/cancel")).status_code == 202
+        done = await finished(app, job["id"])
+        assert (done["status"], done["exit_code"], done["log_truncated"]) == (ending, 137, True)
+        log = await log_of(app, job["id"])
+        body, notice = log[:20_000], log[20_000:]
+        assert body.startswith(b"start\ntrapped SIGTERM\nfff") and notice == cut_notice(20_000)
+        assert await leftover_containers(app) == []
+
+
+async def until_log(app: App, job_id: int, expected: bytes) -> None:
+    async with asyncio.timeout(JOB_TIMEOUT):
+        while not (await log_of(app, job_id)).startswith(expected):
+            await asyncio.sleep(0.05)
+
+
+# On SIGTERM, says so and sleeps on: only the SIGKILL after the grace ends it.
+TRAPS_SIGTERM = (
+    "import signal, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: print('trapped SIGTERM', flush=True))\n"
+    "print('start', flush=True)\n"
+    "while True:\n"
+    "    time.sleep(1)\n"
+)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "timed_out"])
+async def test_a_job_that_traps_sigterm_is_killed_after_the_grace(tmp_path: Path, ending: str):
+    async with app_with(tmp_path / "data", SCRIPTER_JOBS_STOP_GRACE_SECONDS="1") as app:
+        timeout = 2 if ending == "timed_out" else 600
+        script_id = await add_script(app, TRAPS_SIGTERM, timeout=timeout)
+        job = await run(app, script_id)
+        await until_log(app, job["id"], b"start\n")
+        if ending == "cancelled":
+            assert (await app.client.post(f"/api/jobs/{job['id']}/cancel")).status_code == 202
+        done = await finished(app, job["id"])
+        assert (done["status"], done["exit_code"]) == (ending, 137), done
+        assert await log_of(app, job["id"]) == b"start\ntrapped SIGTERM\n"
+        assert await leftover_containers(app) == []
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "timed_out"])
+async def test_a_stop_the_worker_did_not_live_to_record_keeps_its_reason(
+    tmp_path: Path, ending: str
+):
+    """The worker dies, and the container is stopped as it would have stopped it (a
+    cancel, or past the timeout) with nobody to record why: the next worker records
+    that reason, not a plain failure with exit code 143."""
+    require_docker()
+    data = tmp_path / "data"
+    app, client = await start_app(data, {Role.API, Role.WORKER})
+    try:
+        timeout = 2 if ending == "timed_out" else 600
+        script_id = await add_script(app, "import time\ntime.sleep(600)\n", timeout=timeout)
+        job = await until_running(app, (await run(app, script_id))["id"])
+    finally:
+        await app.close()
+        await client.__aexit__(None, None, None)  # the worker goes; the job runs on
+    app, client = await start_app(data, {Role.API})  # no worker
+    try:
+        if ending == "cancelled":
+            cancel = await app.client.post(f"/api/jobs/{job['id']}/cancel")
+            assert cancel.status_code == 202 and cancel.json()["status"] == "running"
+        else:
+            await asyncio.sleep(timeout + 1)  # past its deadline
+        name = f"{app.scripter.config.docker.image_prefix}-job-{job['id']}"
+        await asyncio.to_thread(docker.from_env().containers.get(name).stop, timeout=10)
+    finally:
+        await app.close()
+        await client.__aexit__(None, None, None)
+    app, client = await start_app(data, {Role.API, Role.WORKER})
+    try:
+        done = await finished(app, job["id"])
+        assert (done["status"], done["exit_code"]) == (ending, 143), done
+        assert await leftover_containers(app) == []
+    finally:
+        await app.close()
+        await client.__aexit__(None, None, None)
+        remove_containers(app)
 
 
 async def test_editing_the_script_does_not_change_a_running_job(jobs_app: App):

@@ -256,6 +256,8 @@ async def test_job_round_trips_every_field(backend: Backend) -> None:
         container_id="c" * 64,
         error=BIG_TEXT,
         cancel_requested=True,
+        engine_id="engine-1",
+        docker_image_id="sha256:" + "e" * 64,
     )
     bare = new_job(script_id)
     async with backend.uow() as uow:
@@ -387,6 +389,23 @@ async def test_prunable_takes_finished_jobs_beyond_the_newest_or_too_old(
             await uow.jobs.get(ids[0])
         with pytest.raises(NotFound):
             await uow.jobs.delete(ids[0])
+
+
+async def test_existing_ids_names_the_jobs_that_still_have_a_row(backend: Backend) -> None:
+    _, script_id = await seed_script(backend)
+    async with backend.uow() as uow:
+        ids = [(await uow.jobs.add(new_job(script_id))).require_id for _ in range(3)]
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.jobs.delete(ids[1])
+        await uow.commit()
+    async with backend.uow() as uow:
+        asked = [ids[2], ids[1], ids[0], ids[2], ids[2] + 1000]  # repeats, a never-made id
+        assert await uow.jobs.existing_ids(asked) == {ids[0], ids[2]}
+        assert await uow.jobs.existing_ids([]) == set()
+        # Its own uncommitted delete counts: the unit of work sees its changes.
+        await uow.jobs.delete(ids[0])
+        assert await uow.jobs.existing_ids(ids) == {ids[2]}
 
 
 async def test_has_unfinished_sees_only_queued_and_running_jobs_of_the_script(

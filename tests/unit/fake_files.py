@@ -201,6 +201,12 @@ class FakeFileStore:
         self.logs.pop(path, None)
         self.folders.pop(path, None)
 
+    async def list_job_logs(self) -> list[Path]:
+        scripts = self.root / SourceArea.SCRIPTS.value
+        return sorted(
+            p for p in self.logs if p.parent.name == "logs" and p.parent.parent.parent == scripts
+        )
+
     def log_text(self, path: Path) -> str:
         return bytes(self.logs.get(path, b"")).decode()
 

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from scripter.domain.ports import (
@@ -66,6 +67,10 @@ class FakeContainer:
     status: str = "running"
     exit_code: int | None = None
     oom_killed: bool = False
+    image_id: str | None = None
+    """The image ``spec.image`` named when the container was created."""
+    finished_at: datetime | None = None
+    """When it ended, as the engine says (a test sets it; None: not known)."""
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -175,10 +180,11 @@ class FakeContainerRuntime:
 
     async def run(self, spec: ContainerSpec) -> str:
         self._check_up()
-        if self._find(spec.image) is None:
+        image_id = self._find(spec.image)
+        if image_id is None:
             raise ImageMissing(f"No such image: {spec.image}")
         container_id = f"container-{next(self._ids)}"
-        self.containers[container_id] = FakeContainer(id=container_id, spec=spec)
+        self.containers[container_id] = FakeContainer(id=container_id, spec=spec, image_id=image_id)
         return container_id
 
     def exit(self, container_id: str, code: int) -> None:
@@ -243,4 +249,6 @@ def _info(container: FakeContainer) -> ContainerInfo:
         labels=dict(container.spec.labels),
         exit_code=container.exit_code,
         oom_killed=container.oom_killed,
+        image_id=container.image_id,
+        finished_at=container.finished_at,
     )

@@ -343,6 +343,9 @@ class FakeJobRepository(_FakeRepository):
         self._require("jobs", "job", job_id)
         self._view.remove("jobs", job_id)
 
+    async def existing_ids(self, job_ids: Iterable[int]) -> set[int]:
+        return {i for i in job_ids if self._view.get("jobs", i) is not None}
+
 
 class FakeScheduleRepository(_FakeRepository):
     async def add(self, schedule: Schedule) -> Schedule:

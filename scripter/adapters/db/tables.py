@@ -190,6 +190,8 @@ jobs = Table(
     # The Docker engine the container ran on: recovery after a restart judges only
     # the jobs of its own engine (other hosts' workers own theirs).
     Column("engine_id", String(128)),
+    # The Docker image the container ran (image_tag moves to each rebuild).
+    Column("docker_image_id", String(255)),
     # The job list pages newest first, per script or per status, or both: without
     # the third, a script's page of a status it has few jobs in walks all its jobs.
     Index(None, "script_id", "id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ def _values(job: Job) -> dict[str, Any]:
         "oom_killed": job.oom_killed,
         "log_truncated": job.log_truncated,
         "engine_id": job.engine_id,
+        "docker_image_id": job.docker_image_id,
     }
 
 
@@ -65,6 +66,7 @@ def _job(row: Any) -> Job:
         oom_killed=bool(row["oom_killed"]),
         log_truncated=bool(row["log_truncated"]),
         engine_id=row["engine_id"],
+        docker_image_id=row["docker_image_id"],
     )
 
 
@@ -162,6 +164,13 @@ class SqlJobRepository(SqlRepository):
 
     async def delete(self, job_id: int) -> None:
         await self._delete(job_id)
+
+    async def existing_ids(self, job_ids: Iterable[int]) -> set[int]:
+        ids = sorted(set(job_ids))
+        if not ids:
+            return set()
+        found = await self._session.scalars(select(jobs.c.id).where(jobs.c.id.in_(ids)))
+        return {int(i) for i in found}
 
     def _all(self, rows: builtins.list[Any]) -> builtins.list[Job]:
         return [self._seen(_job(row)) for row in rows]
