@@ -24,7 +24,12 @@ export default defineConfig({
     },
   },
   test: {
+    // Node by default; component tests that need a DOM say
+    // `// @vitest-environment happy-dom` in their first line.
     environment: 'node',
     include: ['src/**/__tests__/**/*.test.{ts,tsx}'],
+    setupFiles: ['src/test/setup.ts'],
+    // Component tests type key by key on a machine that may be busy with others.
+    testTimeout: 20_000,
   },
 });

@@ -180,6 +180,11 @@ class ScheduleRepository(Protocol):
         """The earliest ``next_run_at`` of any enabled schedule."""
         ...
 
+    async def upcoming(self, limit: int = 10) -> builtins.list[Schedule]:
+        """The next ``limit`` enabled schedules that have a ``next_run_at``, soonest
+        first (ties by id), over all scripts; due ones included."""
+        ...
+
     async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
         """Move ``schedule`` to its new ``next_run_at`` only if the stored value is still
         ``seen_next_run_at`` (one conditional UPDATE). False: someone else claimed it."""

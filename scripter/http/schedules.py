@@ -1,5 +1,6 @@
-"""/api/scripts/{id}/schedules and /api/schedules: cron schedules, their history and
-a preview of fire times. Bodies are in ``scripter.http.schemas.schedules``."""
+"""/api/scripts/{id}/schedules and /api/schedules: cron schedules, their history, the
+next runs across all scripts and a preview of fire times. Bodies are in
+``scripter.http.schemas.schedules``."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from scripter.http.schemas.schedules import (
     Schedule,
     ScheduleCreate,
     ScheduleUpdate,
+    UpcomingScheduledRun,
     firing_out,
     patch_in,
     preview_out,
     schedule_out,
+    upcoming_out,
 )
-from scripter.services.schedules import ScheduleService
+from scripter.services.schedules import MAX_UPCOMING, ScheduleService
 
 
 class ScriptScheduleController(Controller):
@@ -78,6 +81,27 @@ class ScheduleController(Controller):
         return preview_out(
             schedules.preview(data.cron, data.timezone, count=data.count, after=data.after)
         )
+
+    @get(
+        "/upcoming",
+        summary="The next runs of all scripts' enabled schedules, soonest first",
+        description="One entry per schedule (its next_run_at), with the script's name; "
+        "a limit outside 1 to 100 is a 422 naming limit.",
+    )
+    async def upcoming(
+        self,
+        schedules: NamedDependency[ScheduleService],
+        # Checked by the service (a 422 naming the field, like preview's count); the
+        # bounds are stated in the document only.
+        limit: Annotated[
+            int,
+            QueryParameter(
+                description=f"1 to {MAX_UPCOMING}",
+                schema_extra={"minimum": 1, "maximum": MAX_UPCOMING},
+            ),
+        ] = 10,
+    ) -> list[UpcomingScheduledRun]:
+        return [upcoming_out(run) for run in await schedules.upcoming(limit)]
 
     @get("/{schedule_id:int}", summary="One schedule with its next fire times")
     async def get_schedule(

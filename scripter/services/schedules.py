@@ -33,6 +33,7 @@ from scripter.services.jobs import validate_run_input
 from scripter.services.script_changes import KEEP, Keep
 
 MAX_PREVIEW = 100
+MAX_UPCOMING = 100
 UPDATE_ATTEMPTS = 3
 
 
@@ -61,6 +62,14 @@ class ScheduleDetail:
             name: None if name in self.secret_names else value
             for name, value in self.schedule.env.items()
         }
+
+
+@dataclass(kw_only=True, frozen=True)
+class UpcomingRun:
+    """An enabled schedule's next fire time, with the name of the script it runs."""
+
+    schedule: Schedule
+    script_name: str
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -115,6 +124,22 @@ class ScheduleService:
             schedule = await uow.schedules.get(schedule_id)
             script = await uow.scripts.get(schedule.script_id)
         return self._detail(schedule, script)
+
+    async def upcoming(self, limit: int = 10) -> builtins.list[UpcomingRun]:
+        """The next ``limit`` runs over all scripts, soonest first (one query on the
+        ``next_run_at`` index, and one for the scripts' names)."""
+        if not 1 <= limit <= MAX_UPCOMING:
+            raise InvalidInput(f"limit must be 1 to {MAX_UPCOMING}", field="limit")
+        async with self._uow() as uow:
+            schedules = await uow.schedules.upcoming(limit)
+            scripts = await uow.scripts.get_many({s.script_id for s in schedules})
+        # A schedule goes with its script (ON DELETE CASCADE); the check only keeps a
+        # deletion between the two reads from failing the whole list.
+        return [
+            UpcomingRun(schedule=s, script_name=scripts[s.script_id].name)
+            for s in schedules
+            if s.script_id in scripts
+        ]
 
     async def history(
         self, schedule_id: int, *, before: datetime | None = None, limit: int = 50

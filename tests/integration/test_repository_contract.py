@@ -505,6 +505,37 @@ async def test_due_schedules_and_next_due_time(backend: Backend) -> None:
         assert await uow.schedules.next_due_time() == T0
 
 
+async def test_upcoming_lists_enabled_schedules_of_all_scripts_soonest_first(
+    backend: Backend,
+) -> None:
+    _, first_script = await seed_script(backend, "first")
+    _, second_script = await seed_script(backend, "second")
+    async with backend.uow() as uow:
+        assert await uow.schedules.upcoming() == []
+        late = await uow.schedules.add(new_schedule(first_script, next_run_at=T0 + timedelta(1)))
+        tied_a = await uow.schedules.add(new_schedule(second_script, next_run_at=T0))
+        tied_b = await uow.schedules.add(new_schedule(first_script, next_run_at=T0))
+        overdue = await uow.schedules.add(
+            new_schedule(second_script, next_run_at=T0 - timedelta(hours=1))
+        )
+        await uow.schedules.add(
+            new_schedule(first_script, enabled=False, next_run_at=T0 - timedelta(days=1))
+        )
+        await uow.schedules.add(new_schedule(second_script, next_run_at=None))
+        await uow.commit()
+    async with backend.uow() as uow:
+        listed = await uow.schedules.upcoming()
+        assert [s.id for s in listed] == [overdue.id, tied_a.id, tied_b.id, late.id]
+        assert [s.script_id for s in listed] == [
+            second_script,
+            second_script,
+            first_script,
+            first_script,
+        ]
+        assert fields(listed[-1]) == fields(late)
+        assert [s.id for s in await uow.schedules.upcoming(limit=2)] == [overdue.id, tied_a.id]
+
+
 async def test_claim_moves_next_run_only_from_the_seen_value(backend: Backend) -> None:
     _, script_id = await seed_script(backend)
     async with backend.uow() as uow:

@@ -182,6 +182,52 @@ async def test_every_refusal_names_its_field_and_changes_nothing(api_only_app: A
     )
 
 
+async def test_upcoming_lists_the_next_runs_of_every_script_soonest_first(api_only_app: App):
+    app = api_only_app
+    url = "/api/schedules/upcoming"
+    assert (await app.client.get(url)).json() == []
+    nightly_script = await add_script(app, "print(1)\n", name="nightly")
+    hourly_script = await add_script(app, "print(2)\n", name="hourly")
+    nightly = await create(app, nightly_script, cron="30 2 * * *", timezone="Europe/Berlin")
+    hourly = await create(app, hourly_script, cron="@hourly")
+    await create(app, hourly_script, cron="* * * * *", enabled=False)
+
+    response = await app.client.get(url)
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {
+            "schedule_id": hourly["id"],
+            "script_id": hourly_script,
+            "script_name": "hourly",
+            "next_run_at": hourly["next_run_at"],
+            "cron": "0 * * * *",
+            "timezone": "UTC",
+        },
+        {
+            "schedule_id": nightly["id"],
+            "script_id": nightly_script,
+            "script_name": "nightly",
+            "next_run_at": nightly["next_run_at"],
+            "cron": "30 2 * * *",
+            "timezone": "Europe/Berlin",
+        },
+    ]
+    one = (await app.client.get(url, params={"limit": 1})).json()
+    assert [run["schedule_id"] for run in one] == [hourly["id"]]
+    assert len((await app.client.get(url, params={"limit": 100})).json()) == 2
+    for limit in ("0", "101", "-1"):
+        await refused(
+            app,
+            functools.partial(app.client.get, url, params={"limit": limit}),
+            422,
+            "limit",
+            "limit must be 1 to 100",
+        )
+    await refused(
+        app, functools.partial(app.client.get, url, params={"limit": "ten"}), 400, "limit", "limit"
+    )
+
+
 async def test_history_pages_newest_first_with_reasons(api_only_app: App):
     app = api_only_app
     script_id = await add_script(app, "print(1)\n")

@@ -388,6 +388,11 @@ class FakeScheduleRepository(_FakeRepository):
         ]
         return min(times, default=None)
 
+    async def upcoming(self, limit: int = 10) -> builtins.list[Schedule]:
+        found = [s for s in self._view.rows("schedules") if s.enabled and s.next_run_at is not None]
+        found.sort(key=lambda s: (s.next_run_at, s.id))
+        return [self._seen(_copy(s)) for s in found[:limit]]
+
     async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
         row_id = schedule.require_id
         current = self._view.get("schedules", row_id)

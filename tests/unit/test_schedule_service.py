@@ -233,6 +233,33 @@ def test_preview_counts_from_now_or_after_in_the_given_timezone():
         assert refused.value.field == "count"
 
 
+async def test_upcoming_lists_next_runs_of_all_scripts_with_their_names(setup: Setup):
+    job_id = await setup.script()
+    async with setup.store.uow() as uow:
+        job = await uow.scripts.get(job_id)
+        other = await uow.scripts.add(
+            Script(name="report", image_id=job.image_id, created_at=T0, updated_at=T0)
+        )
+        await uow.commit()
+    hourly = await setup.service.create(job_id, cron="0 * * * *", timezone="UTC")
+    quarterly = await setup.service.create(other.require_id, cron="*/15 * * * *")
+    await setup.service.create(job_id, cron="* * * * *", enabled=False)
+    before = setup.snapshot()
+
+    runs = await setup.service.upcoming()
+    assert [(r.script_name, r.schedule.id, r.schedule.next_run_at) for r in runs] == [
+        ("report", quarterly.schedule.id, datetime(2030, 1, 1, 12, 15, tzinfo=UTC)),
+        ("job", hourly.schedule.id, datetime(2030, 1, 1, 13, tzinfo=UTC)),
+    ]
+    assert [r.script_name for r in await setup.service.upcoming(limit=1)] == ["report"]
+    assert len(await setup.service.upcoming(limit=100)) == 2
+    for limit in (0, 101):
+        with pytest.raises(InvalidInput) as refused:
+            await setup.service.upcoming(limit=limit)
+        assert refused.value.field == "limit"
+    assert setup.snapshot() == before
+
+
 async def test_history_pages_newest_first(setup: Setup):
     script_id = await setup.script()
     schedule_id = (await setup.service.create(script_id, cron="* * * * *")).schedule.require_id

@@ -16,7 +16,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from scripter.domain.schedules import FiringOutcome, MisfirePolicy, OverlapPolicy, ScheduleFiring
-from scripter.services.schedules import Preview, ScheduleDetail, SchedulePatch
+from scripter.services.schedules import Preview, ScheduleDetail, SchedulePatch, UpcomingRun
 from scripter.services.script_changes import KEEP
 
 MisfirePolicyText = Annotated[
@@ -104,6 +104,17 @@ class FiringPage(msgspec.Struct):
     """Pass as ``before`` for the next (older) page; null at the end."""
 
 
+class UpcomingScheduledRun(msgspec.Struct):
+    """The next run of one enabled schedule, for lists across scripts (the dashboard)."""
+
+    schedule_id: int
+    script_id: int
+    script_name: str
+    next_run_at: datetime
+    cron: str
+    timezone: str
+
+
 class PreviewResult(msgspec.Struct):
     cron: str
     timezone: str
@@ -179,6 +190,20 @@ def schedule_out(detail: ScheduleDetail) -> Schedule:
         description=detail.description,
         created_at=s.created_at,
         updated_at=s.updated_at,
+    )
+
+
+def upcoming_out(run: UpcomingRun) -> UpcomingScheduledRun:
+    s = run.schedule
+    # The repository lists only schedules that have a next run.
+    assert s.next_run_at is not None
+    return UpcomingScheduledRun(
+        schedule_id=s.require_id,
+        script_id=s.script_id,
+        script_name=run.script_name,
+        next_run_at=s.next_run_at,
+        cron=s.cron,
+        timezone=s.timezone,
     )
 
 

@@ -4,6 +4,19 @@ import { useBlocker, type Location } from 'react-router';
 export const UNSAVED_MESSAGE = 'You have unsaved changes. Leave without saving them?';
 
 /**
+ * The `leaves` rule of a page with tabs (`?tab=`), file drafts and a settings
+ * form: the drafts live in the page and survive a tab change, the settings form
+ * lives in its tab and does not. So leaving the page loses either; changing the
+ * tab loses the settings edits only.
+ */
+export function leavesFilesOrSettings(filesDirty: boolean, settingsDirty: boolean) {
+  return (from: Location, to: Location) =>
+    from.pathname !== to.pathname
+      ? filesDirty || settingsDirty
+      : settingsDirty && to.search !== from.search;
+}
+
+/**
  * Warns before unsaved changes are lost: on a link or back/forward inside the
  * app (a confirmation), and on reload, close or a typed URL (the browser's own
  * "Leave site?" prompt). `leaves` decides which moves lose the changes; by

@@ -4,8 +4,7 @@
  * `client` is typed by `api-schema.d.ts`, generated from the server's OpenAPI
  * document (`npm run gen:api`): a call to a path or with a body the API does not
  * have fails the type check. The raw helpers below are for what OpenAPI does not
- * describe well (raw file bodies, byte ranges of logs) and for endpoints that
- * are not in the document yet (schedules), which then answer 404.
+ * describe well (raw file bodies, byte ranges of logs).
  *
  * Paths are root-absolute (`/healthz`, `/api/...`): the built UI is served by the
  * same server, and the dev server proxies them (see vite.config.ts).
@@ -31,15 +30,6 @@ export class ApiError extends Error {
     this.body = body;
     this.problem = problem;
   }
-}
-
-/** A 404 or 405 from a route the server does not have (yet): a feature to hide. */
-export function isMissingEndpoint(error: unknown): boolean {
-  return (
-    error instanceof ApiError &&
-    (error.status === 405 ||
-      (error.status === 404 && /^(not found$|no route for )/i.test(error.problem?.detail ?? '')))
-  );
 }
 
 /**
@@ -83,19 +73,6 @@ export async function send(path: string, init: RequestInit = {}): Promise<Respon
   if (!response.ok)
     throw new ApiError(response.status, response.statusText, await readBody(response));
   return response;
-}
-
-/** A JSON call outside the generated schema (endpoints still being built). */
-export async function requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await send(path, {
-    method,
-    headers: {
-      Accept: 'application/json',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await readBody(response)) as T;
 }
 
 /** `/api/images/3/files/` + a relative path, each segment encoded. */

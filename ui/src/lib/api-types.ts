@@ -8,6 +8,7 @@ type Schemas = components['schemas'];
 
 export type Image = Schemas['Image'];
 export type ImageCreate = Schemas['ImageCreate'];
+export type ImageDefaults = Schemas['ImageDefaults'];
 export type ImageUpdate = Schemas['ImageUpdate'];
 export type ImagePage = Schemas['ImagePage'];
 export type ImageStatus = Schemas['ImageStatus'];
@@ -38,6 +39,7 @@ export type ScheduleFiring = Schemas['Firing'];
 export type FiringPage = Schemas['FiringPage'];
 export type FireTime = Schemas['FireTime'];
 export type PreviewResult = Schemas['PreviewResult'];
+export type UpcomingScheduledRun = Schemas['UpcomingScheduledRun'];
 export type MisfirePolicy = Schemas['MisfirePolicy'];
 export type OverlapPolicy = Schemas['OverlapPolicy'];
 

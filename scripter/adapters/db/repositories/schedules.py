@@ -142,6 +142,17 @@ class SqlScheduleRepository(SqlRepository):
         earliest: datetime | None = await self._session.scalar(statement)
         return earliest
 
+    async def upcoming(self, limit: int = 10) -> builtins.list[Schedule]:
+        # Same shape as ``due`` without the upper bound: the (enabled, next_run_at)
+        # index yields the rows in order, so the LIMIT stops the scan early.
+        statement = (
+            select(schedules)
+            .where(schedules.c.enabled == true(), schedules.c.next_run_at.is_not(None))
+            .order_by(schedules.c.next_run_at, schedules.c.id)
+            .limit(limit)
+        )
+        return self._all(await self._fetch_all(statement))
+
     async def claim(self, schedule: Schedule, seen_next_run_at: datetime) -> bool:
         # One conditional UPDATE: of several schedulers that read the same
         # next_run_at, the database lets exactly one move it on.

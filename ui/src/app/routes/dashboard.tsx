@@ -13,28 +13,29 @@ import { failuresOfLastDay } from '@/features/jobs/utils/failures';
 import { useUpcomingRuns } from '@/features/schedules/api/get-upcoming-runs';
 import { useScriptNames } from '@/features/scripts/api/get-script-names';
 import { useDocumentTitle } from '@/hooks/use-document-title';
-import { isMissingEndpoint } from '@/lib/api-client';
 import { formatDateTime } from '@/lib/format';
 import { describeError } from '@/lib/problems';
+import { combineQueries } from '@/lib/queries';
 
 function RunningNow({ names }: { names: Map<number, string> }) {
   const running = useJobs({ status: 'running', limit: 50 });
   const queued = useJobs({ status: 'queued', limit: 50 });
   const jobs = [...(running.data?.items ?? []), ...(queued.data?.items ?? [])];
+  const status = combineQueries([running, queued]);
   return (
     <Card
       title="Running now"
       aside={<span className="muted">{jobs.length || ''}</span>}
       testId="running-now"
     >
-      {running.isPending || queued.isPending ? (
+      {status.error ? (
+        <Alert>{describeError(status.error)}</Alert>
+      ) : status.isPending ? (
         <Loading />
-      ) : running.isError ? (
-        <Alert>{describeError(running.error)}</Alert>
       ) : jobs.length === 0 ? (
         <Empty>Nothing is running.</Empty>
       ) : (
-        <JobsTable jobs={jobs} scriptNames={names} caption="Running and queued jobs" />
+        <JobsTable jobs={jobs} scriptNames={names} caption="Running and queued jobs" compact />
       )}
     </Card>
   );
@@ -49,16 +50,17 @@ function Failures({ names }: { names: Map<number, string> }) {
     ...(timedOut.data?.items ?? []),
     ...(lost.data?.items ?? []),
   ]);
+  const status = combineQueries([failed, timedOut, lost]);
   return (
     <Card
       title="Failures, last 24 h"
       aside={<span className="muted">{jobs.length || ''}</span>}
       testId="failures"
     >
-      {failed.isPending ? (
+      {status.error ? (
+        <Alert>{describeError(status.error)}</Alert>
+      ) : status.isPending ? (
         <Loading />
-      ) : failed.isError ? (
-        <Alert>{describeError(failed.error)}</Alert>
       ) : jobs.length === 0 ? (
         <Empty>No failures in the last 24 hours.</Empty>
       ) : (
@@ -66,6 +68,7 @@ function Failures({ names }: { names: Map<number, string> }) {
           jobs={jobs.slice(0, 10)}
           scriptNames={names}
           caption="Failed jobs of the last 24 hours"
+          compact
         />
       )}
     </Card>
@@ -79,21 +82,19 @@ function NextRuns() {
       {upcoming.isPending ? (
         <Loading />
       ) : upcoming.isError ? (
-        isMissingEndpoint(upcoming.error) ? (
-          <Empty>Schedules are not available on this server yet.</Empty>
-        ) : (
-          <Alert>{describeError(upcoming.error)}</Alert>
-        )
+        <Alert>{describeError(upcoming.error)}</Alert>
       ) : upcoming.data.length === 0 ? (
         <Empty>No schedule is due. Add one on a script’s Schedules tab.</Empty>
       ) : (
         <ul className="list">
           {upcoming.data.map((run) => (
-            <li key={run.schedule.id} className="list__item">
-              <Link to={`/scripts/${run.schedule.script_id}?tab=schedules`}>{run.scriptName}</Link>
-              <code className="muted">{run.schedule.cron}</code>
-              <span title={formatDateTime(run.at)}>
-                <RelativeTime iso={run.at} />
+            <li key={run.schedule_id} className="list__item">
+              <Link to={`/scripts/${run.script_id}?tab=schedules`}>{run.script_name}</Link>
+              <code className="muted" title={run.timezone}>
+                {run.cron}
+              </code>
+              <span title={formatDateTime(run.next_run_at)}>
+                <RelativeTime iso={run.next_run_at} />
               </span>
             </li>
           ))}

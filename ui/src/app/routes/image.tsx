@@ -20,7 +20,7 @@ import {
 } from '@/features/images/components/image-status-badge';
 import { useDocumentTitle } from '@/hooks/use-document-title';
 import { parseId, useTab } from '@/hooks/use-tab';
-import { useUnsavedChanges } from '@/hooks/use-unsaved-changes';
+import { leavesFilesOrSettings, useUnsavedChanges } from '@/hooks/use-unsaved-changes';
 import { ApiError } from '@/lib/api-client';
 import type { Image } from '@/lib/api-types';
 import { describeError } from '@/lib/problems';
@@ -37,7 +37,10 @@ function ImagePage({ image }: { image: Image }) {
   const [selected, setSelected] = useState<string | null>('Dockerfile');
   const save = useSaveImageFile(image.id);
   const remove = useDeleteImageFile(image.id);
-  const allowNavigation = useUnsavedChanges(drafts.dirty || settingsDirty);
+  const allowNavigation = useUnsavedChanges(
+    drafts.dirty || settingsDirty,
+    leavesFilesOrSettings(drafts.dirty, settingsDirty),
+  );
   useDocumentTitle(`Image ${image.name}`);
 
   return (

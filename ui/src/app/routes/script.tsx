@@ -1,5 +1,5 @@
-import { useCallback, useState } from 'react';
-import { Link, useNavigate, useParams, type Location } from 'react-router';
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
 
 import { FilesEditor } from '@/components/files-editor/files-editor';
 import { useFileDrafts } from '@/components/files-editor/use-file-drafts';
@@ -23,7 +23,7 @@ import { RevisionsPanel } from '@/features/scripts/components/revisions-panel';
 import { ScriptSettingsForm } from '@/features/scripts/components/script-settings-form';
 import { useDocumentTitle } from '@/hooks/use-document-title';
 import { parseId, useTab } from '@/hooks/use-tab';
-import { useUnsavedChanges } from '@/hooks/use-unsaved-changes';
+import { leavesFilesOrSettings, useUnsavedChanges } from '@/hooks/use-unsaved-changes';
 import { ApiError } from '@/lib/api-client';
 import type { Script } from '@/lib/api-types';
 import { describeError } from '@/lib/problems';
@@ -48,15 +48,10 @@ function ScriptPage({ script }: { script: Script }) {
       navigate('/scripts');
     },
   });
-  // File drafts survive tab changes; the settings form does not (it unmounts).
-  const leaves = useCallback(
-    (from: Location, to: Location) =>
-      from.pathname !== to.pathname
-        ? drafts.dirty || settingsDirty
-        : settingsDirty && to.search !== from.search,
-    [drafts.dirty, settingsDirty],
+  const allowNavigation = useUnsavedChanges(
+    drafts.dirty || settingsDirty,
+    leavesFilesOrSettings(drafts.dirty, settingsDirty),
   );
-  const allowNavigation = useUnsavedChanges(drafts.dirty || settingsDirty, leaves);
   useDocumentTitle(`Script ${script.name}`);
 
   const imageData = image.data;

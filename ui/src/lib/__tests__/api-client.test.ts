@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { ApiError, filePath, isMissingEndpoint, requestJson, send } from '../api-client';
+import { ApiError, filePath, send } from '../api-client';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -29,39 +29,5 @@ describe('api client helpers', () => {
     expect((error as ApiError).status).toBe(409);
     expect((error as ApiError).message).toBe('image is building');
     expect((error as ApiError).problem?.detail).toBe('image is building');
-  });
-
-  it('sends JSON and reads JSON', async () => {
-    const fetch = vi.fn(async () => new Response('{"ok":true}', { status: 200 }));
-    vi.stubGlobal('fetch', fetch);
-    await expect(requestJson('POST', '/api/x', { a: 1 })).resolves.toEqual({ ok: true });
-    expect(fetch).toHaveBeenCalledWith(
-      '/api/x',
-      expect.objectContaining({
-        method: 'POST',
-        body: '{"a":1}',
-        headers: expect.objectContaining({ 'Content-Type': 'application/json' }),
-      }),
-    );
-  });
-
-  it('tells a route the server does not have from a missing thing', () => {
-    expect(
-      isMissingEndpoint(new ApiError(404, '', { title: 'Not found', detail: 'Not Found' })),
-    ).toBe(true);
-    expect(
-      isMissingEndpoint(
-        new ApiError(404, '', { title: 'Not found', detail: 'no route for GET /api/x' }),
-      ),
-    ).toBe(true);
-    expect(
-      isMissingEndpoint(new ApiError(405, '', { title: 'x', detail: 'Method Not Allowed' })),
-    ).toBe(true);
-    expect(
-      isMissingEndpoint(
-        new ApiError(404, '', { title: 'Not found', detail: 'script 9 not found' }),
-      ),
-    ).toBe(false);
-    expect(isMissingEndpoint(new Error('x'))).toBe(false);
   });
 });

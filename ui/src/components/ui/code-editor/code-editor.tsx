@@ -1,7 +1,7 @@
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { bracketMatching, indentOnInput, indentUnit } from '@codemirror/language';
 import { highlightSelectionMatches, search, searchKeymap } from '@codemirror/search';
-import { Compartment, EditorState } from '@codemirror/state';
+import { Annotation, Compartment, EditorState } from '@codemirror/state';
 import {
   drawSelection,
   EditorView,
@@ -14,6 +14,9 @@ import { useEffect, useRef } from 'react';
 
 import { languageOf, loadLanguage } from './languages';
 import { editorHighlighting, editorTheme } from './theme';
+
+/** Marks the transaction that puts a new `value` from outside into the editor. */
+const fromOutside = Annotation.define<boolean>();
 
 export type CodeEditorProps = {
   /** The file's path: picks the language and labels the editor. */
@@ -45,6 +48,13 @@ export default function CodeEditor({
   const editable = useRef(new Compartment());
   const callbacks = useRef({ onChange, onSave });
   callbacks.current = { onChange, onSave };
+  /**
+   * Documents this editor reported through `onChange` that have not come back as
+   * `value` yet. Keys can arrive faster than React commits each draft: a `value`
+   * that is one of these is an echo of an older keystroke, not a change from
+   * outside, and must not overwrite what was typed since.
+   */
+  const unechoed = useRef<string[]>([]);
 
   useEffect(() => {
     if (!parent.current) return;
@@ -90,7 +100,12 @@ export default function CodeEditor({
             ...(describedBy ? { 'aria-describedby': describedBy } : {}),
           }),
           EditorView.updateListener.of((update) => {
-            if (update.docChanged) callbacks.current.onChange?.(update.state.doc.toString());
+            if (!update.docChanged || update.transactions.some((t) => t.annotation(fromOutside)))
+              return;
+            const doc = update.state.doc.toString();
+            // Bounded: a parent that never echoes must not keep every draft alive.
+            if (unechoed.current.push(doc) > 50) unechoed.current.shift();
+            callbacks.current.onChange?.(doc);
           }),
         ],
       }),
@@ -124,8 +139,19 @@ export default function CodeEditor({
 
   useEffect(() => {
     const current = view.current;
-    if (current && current.state.doc.toString() !== value) {
-      current.dispatch({ changes: { from: 0, to: current.state.doc.length, insert: value } });
+    if (!current) return;
+    const echoed = unechoed.current.indexOf(value);
+    if (echoed >= 0) {
+      // Our own draft coming back (perhaps behind newer keystrokes): keep the editor's.
+      unechoed.current.splice(0, echoed + 1);
+      return;
+    }
+    unechoed.current = [];
+    if (current.state.doc.toString() !== value) {
+      current.dispatch({
+        changes: { from: 0, to: current.state.doc.length, insert: value },
+        annotations: fromOutside.of(true),
+      });
     }
   }, [value]);
 

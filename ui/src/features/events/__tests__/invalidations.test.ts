@@ -56,11 +56,12 @@ describe('invalidationsFor', () => {
     }
   });
 
-  it('refreshes a saved script and its revisions, not its files (the editor owns them)', () => {
+  it('refreshes a saved script, its revisions and the next runs that name it, not its files (the editor owns them)', () => {
     expect(staleAfter('script.saved', { script_id: 5, revision: 2 })).toEqual([
       'revisions5',
       'script5',
       'scripts',
+      'upcoming',
     ]);
   });
 

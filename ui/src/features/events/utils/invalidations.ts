@@ -60,6 +60,8 @@ export function invalidationsFor(type: string, data: DomainEventData): QueryKey[
     keys.push(scriptKeys.lists());
     if (scriptId !== null) keys.push(scriptKeys.detail(scriptId), scriptKeys.revisions(scriptId));
     if (type === 'script.deleted') keys.push(jobKeys.lists(), scheduleKeys.all);
+    // The next runs name their scripts: a rename shows there at once.
+    else keys.push(scheduleKeys.upcoming());
   } else if (area === 'job') {
     keys.push(jobKeys.lists());
     if (jobId !== null) keys.push(jobKeys.detail(jobId));

@@ -1,14 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 
+import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { CodeEditor } from '@/components/ui/code-editor';
 import { Field, FormError } from '@/components/ui/field';
+import { Loading } from '@/components/ui/loading';
 import { ApiError } from '@/lib/api-client';
 import type { Image } from '@/lib/api-types';
 import { describeError, placeProblem } from '@/lib/problems';
 
 import { useCreateImage } from '../api/create-image';
+import { useImageDefaults } from '../api/get-image-defaults';
+import { imageCreateBody, shownText } from '../utils/image-create';
 
 const FIELDS = ['name', 'description', 'dockerfile', 'requirements', 'files'];
 
@@ -19,17 +23,18 @@ type ImageCreateFormProps = {
 
 /**
  * Name, description, requirements.txt and the Dockerfile. The server's default
- * Dockerfile (its base image, a venv, pip install -r requirements.txt) is used
- * unless the user writes their own.
+ * Dockerfile (its configured base image, a venv, pip install -r requirements.txt,
+ * from `GET /api/images/defaults`) is shown and used unless the user writes their
+ * own, which starts from it.
  */
 export function ImageCreateForm({ onCreated, onDirtyChange }: ImageCreateFormProps) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [requirements, setRequirements] = useState('');
+  // null: not edited, the server's default shows (it may arrive after the first render).
+  const [requirements, setRequirements] = useState<string | null>(null);
   const [customDockerfile, setCustomDockerfile] = useState(false);
-  const [dockerfile, setDockerfile] = useState(
-    'FROM python:3.12-slim\n\nRUN python3 -m venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\nCOPY requirements.txt /opt/requirements.txt\nRUN pip install --no-cache-dir -r /opt/requirements.txt\n',
-  );
+  const [dockerfile, setDockerfile] = useState<string | null>(null);
+  const defaults = useImageDefaults();
   const create = useCreateImage({
     onSuccess: (image) => {
       onDirtyChange?.(false);
@@ -45,12 +50,12 @@ export function ImageCreateForm({ onCreated, onDirtyChange }: ImageCreateFormPro
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    create.mutate({
-      name: name.trim(),
-      description,
-      requirements,
-      dockerfile: customDockerfile ? dockerfile : null,
-    });
+    create.mutate(
+      imageCreateBody(
+        { name, description, requirements, customDockerfile, dockerfile },
+        defaults.data,
+      ),
+    );
   }
 
   return (
@@ -91,7 +96,7 @@ export function ImageCreateForm({ onCreated, onDirtyChange }: ImageCreateFormPro
         <div className="editor-box editor-box--small" aria-labelledby="image-requirements-label">
           <CodeEditor
             path="requirements.txt"
-            value={requirements}
+            value={shownText(requirements, defaults.data?.requirements)}
             onChange={(value) => {
               setRequirements(value);
               touch();
@@ -116,9 +121,15 @@ export function ImageCreateForm({ onCreated, onDirtyChange }: ImageCreateFormPro
           <span>
             <strong>The default Dockerfile</strong>
             <span className="muted block">
-              The server’s base Python image, a virtual environment in /opt/venv and{' '}
-              <code>pip install -r requirements.txt</code>. You can edit it after creating the
-              image.
+              {defaults.data ? (
+                <>
+                  <code>FROM {defaults.data.base_image}</code> (the server’s base image)
+                </>
+              ) : (
+                'The server’s base Python image'
+              )}
+              , a virtual environment in /opt/venv and <code>pip install -r requirements.txt</code>.
+              You can edit it after creating the image.
             </span>
           </span>
         </label>
@@ -133,17 +144,39 @@ export function ImageCreateForm({ onCreated, onDirtyChange }: ImageCreateFormPro
             <strong>My own Dockerfile</strong>
           </span>
         </label>
-        {customDockerfile && (
-          <div className="editor-box">
-            <CodeEditor
-              path="Dockerfile"
-              value={dockerfile}
-              onChange={(value) => {
-                setDockerfile(value);
-                touch();
-              }}
-            />
-          </div>
+        {defaults.isError && (
+          <Alert tone={customDockerfile ? 'warning' : 'error'} testId="image-defaults-error">
+            Could not load the server’s default Dockerfile: {describeError(defaults.error)}
+          </Alert>
+        )}
+        {customDockerfile ? (
+          // Starts from the default; while it is loading there is nothing to start from.
+          defaults.isPending && dockerfile === null ? (
+            <Loading label="Loading the default Dockerfile…" />
+          ) : (
+            <div className="editor-box" data-testid="image-dockerfile-editor">
+              <CodeEditor
+                key="custom"
+                path="Dockerfile"
+                value={shownText(dockerfile, defaults.data?.dockerfile)}
+                onChange={(value) => {
+                  setDockerfile(value);
+                  touch();
+                }}
+              />
+            </div>
+          )
+        ) : (
+          defaults.data && (
+            <div className="editor-box" data-testid="image-default-dockerfile">
+              <CodeEditor
+                key="default"
+                path="Dockerfile"
+                value={defaults.data.dockerfile}
+                readOnly
+              />
+            </div>
+          )
         )}
         {errors.dockerfile && (
           <p className="field__error" data-testid="error-image-dockerfile">

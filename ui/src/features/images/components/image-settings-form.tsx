@@ -21,7 +21,12 @@ export function ImageSettingsForm({
   const [description, setDescription] = useState(image.description);
   const update = useUpdateImage(image.id);
   const dirty = name !== image.name || description !== image.description;
-  useEffect(() => onDirtyChange?.(dirty), [dirty, onDirtyChange]);
+  useEffect(() => {
+    onDirtyChange?.(dirty);
+    // Unmounted (its tab left after the user agreed to drop the edits), the form
+    // holds nothing unsaved: the page must stop warning.
+    return () => onDirtyChange?.(false);
+  }, [dirty, onDirtyChange]);
   const placed =
     update.error instanceof ApiError
       ? placeProblem(update.error.problem, ['name', 'description'])

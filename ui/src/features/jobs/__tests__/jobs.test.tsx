@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { Job } from '@/lib/api-types';
 
-import { jobOutcome } from '../components/job-details';
+import { JobFacts, jobOutcome } from '../components/job-details';
 import { isJobActive, JobStatusBadge } from '../components/job-status-badge';
 import { JobsTable } from '../components/jobs-table';
 import { runEnv } from '../components/run-form';
@@ -17,6 +17,7 @@ const job = (overrides: Partial<Job>): Job => ({
   revision: 3,
   image_id: 4,
   image_tag: 'scripter/base:4',
+  docker_image_id: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
   trigger: 'manual',
   schedule_id: null,
   status: 'succeeded',
@@ -54,6 +55,17 @@ describe('job status', () => {
     expect(jobOutcome(job({ status: 'timed_out' }))).toMatch(/timeout/);
     expect(jobOutcome(job({ status: 'running', cancel_requested: true }))).toBe('Cancelling…');
     expect(jobOutcome(job({}))).toBeNull();
+  });
+});
+
+describe('JobFacts', () => {
+  it('shows the short id of the Docker image the job ran, once it is known', () => {
+    const html = inRouter(<JobFacts job={job({})} />);
+    expect(html).toContain('>0123456789ab</code>');
+    expect(html).toContain('title="sha256:0123456789abcdef');
+    expect(inRouter(<JobFacts job={job({ docker_image_id: null })} />)).not.toContain(
+      'job-docker-image',
+    );
   });
 });
 

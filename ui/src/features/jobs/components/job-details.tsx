@@ -54,6 +54,14 @@ export function JobFacts({ job, scriptName }: { job: Job; scriptName?: string })
       job.args.length ? <code>{job.args.join(' ')}</code> : <span className="muted">none</span>,
     ],
   ];
+  // What the container really ran: the tag above moves to each rebuild of the image.
+  if (job.docker_image_id)
+    facts.push([
+      'Docker image',
+      <code title={job.docker_image_id} data-testid="job-docker-image">
+        {job.docker_image_id.replace(/^sha256:/, '').slice(0, 12)}
+      </code>,
+    ]);
   const env = Object.keys(job.env);
   if (env.length) facts.push(['Extra environment', <code>{env.join(', ')}</code>]);
   return (

@@ -12,10 +12,13 @@ type JobsTableProps = {
   scriptNames?: Map<number, string>;
   caption: string;
   testId?: string;
+  /** Job, script, status and creation only: for a half-width card (the dashboard's),
+   * where seven columns overflow. */
+  compact?: boolean;
 };
 
 /** Jobs as a table that turns into cards on a narrow screen (see .table--stack). */
-export function JobsTable({ jobs, scriptNames, caption, testId }: JobsTableProps) {
+export function JobsTable({ jobs, scriptNames, caption, testId, compact = false }: JobsTableProps) {
   return (
     <table className="table table--stack" data-testid={testId}>
       <caption className="visually-hidden">{caption}</caption>
@@ -24,10 +27,10 @@ export function JobsTable({ jobs, scriptNames, caption, testId }: JobsTableProps
           <th scope="col">Job</th>
           {scriptNames && <th scope="col">Script</th>}
           <th scope="col">Status</th>
-          <th scope="col">Trigger</th>
+          {!compact && <th scope="col">Trigger</th>}
           <th scope="col">Created</th>
-          <th scope="col">Duration</th>
-          <th scope="col">Exit</th>
+          {!compact && <th scope="col">Duration</th>}
+          {!compact && <th scope="col">Exit</th>}
         </tr>
       </thead>
       <tbody>
@@ -47,12 +50,12 @@ export function JobsTable({ jobs, scriptNames, caption, testId }: JobsTableProps
             <td data-label="Status">
               <JobStatusBadge status={job.status} testId={`job-status-${job.id}`} />
             </td>
-            <td data-label="Trigger">{job.trigger}</td>
+            {!compact && <td data-label="Trigger">{job.trigger}</td>}
             <td data-label="Created">
               <RelativeTime iso={job.created_at} />
             </td>
-            <td data-label="Duration">{formatDuration(job.duration_seconds)}</td>
-            <td data-label="Exit">{job.exit_code ?? '—'}</td>
+            {!compact && <td data-label="Duration">{formatDuration(job.duration_seconds)}</td>}
+            {!compact && <td data-label="Exit">{job.exit_code ?? '—'}</td>}
           </tr>
         ))}
       </tbody>

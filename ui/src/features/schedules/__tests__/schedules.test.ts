@@ -1,43 +1,53 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import type { Schedule } from '@/lib/api-types';
+import { ApiError } from '@/lib/api-client';
+import type { UpcomingScheduledRun } from '@/lib/api-types';
 
-import { soonest } from '../api/get-upcoming-runs';
+import { getUpcomingRuns } from '../api/get-upcoming-runs';
 import { MISFIRE_POLICIES, misfireLabel, OVERLAP_POLICIES, overlapLabel } from '../utils/policies';
 
-const schedule = (id: number, next: string | null, enabled = true): Schedule => ({
-  id,
-  script_id: id * 10,
-  cron: '* * * * *',
-  timezone: 'UTC',
-  enabled,
-  misfire_policy: 'skip',
-  overlap_policy: 'allow',
-  args: null,
-  env: {},
-  next_run_at: next,
-  next_runs: [],
-  description: null,
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-01-01T00:00:00Z',
+afterEach(() => {
+  vi.unstubAllGlobals();
 });
 
-describe('soonest', () => {
-  it('orders enabled schedules by their next run, naming their scripts', () => {
-    const runs = soonest(
-      [
-        schedule(1, '2026-01-01T10:00:00Z'),
-        schedule(2, '2026-01-01T09:00:00+00:00'),
-        schedule(3, null),
-        schedule(4, '2026-01-01T08:00:00Z', false),
-      ],
-      new Map([[10, 'first']]),
-      5,
-    );
-    expect(runs.map((run) => [run.schedule.id, run.scriptName])).toEqual([
-      [2, 'script 20'],
-      [1, 'first'],
-    ]);
+const run: UpcomingScheduledRun = {
+  schedule_id: 3,
+  script_id: 7,
+  script_name: 'nightly',
+  next_run_at: '2026-01-01T02:30:00Z',
+  cron: '30 2 * * *',
+  timezone: 'Europe/Berlin',
+};
+
+function respondWith(status: number, body: unknown) {
+  const fetch = vi.fn(
+    async () =>
+      new Response(JSON.stringify(body), {
+        status,
+        headers: {
+          'Content-Type': status < 400 ? 'application/json' : 'application/problem+json',
+        },
+      }),
+  );
+  vi.stubGlobal('fetch', fetch);
+  return fetch;
+}
+
+describe('getUpcomingRuns', () => {
+  it('asks the server once for the next runs of all scripts', async () => {
+    const fetch = respondWith(200, [run]);
+    await expect(getUpcomingRuns(8)).resolves.toEqual([run]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const url = new URL((fetch.mock.calls[0] as unknown as [Request])[0].url);
+    expect(url.pathname).toBe('/api/schedules/upcoming');
+    expect(url.searchParams.get('limit')).toBe('8');
+  });
+
+  it('fails with the problem the server answered', async () => {
+    respondWith(422, { status: 422, title: 'x', detail: 'limit must be 1 to 100', field: 'limit' });
+    const error = await getUpcomingRuns(500).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).problem?.field).toBe('limit');
   });
 });
 

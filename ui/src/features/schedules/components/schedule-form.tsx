@@ -5,7 +5,7 @@ import { Field, FormError } from '@/components/ui/field';
 import { EnvEditor } from '@/features/scripts/components/env-editor';
 import { parseArgs, type EnvRow } from '@/features/scripts/utils/settings-form';
 import { useDebounced } from '@/hooks/use-debounced';
-import { ApiError, isMissingEndpoint } from '@/lib/api-client';
+import { ApiError } from '@/lib/api-client';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import type { MisfirePolicy, OverlapPolicy, Schedule } from '@/lib/api-types';
 import { describeError, placeProblem } from '@/lib/problems';
@@ -55,11 +55,7 @@ type ScheduleFormProps = {
 function Preview({ cron, timezone }: { cron: string; timezone: string }) {
   const preview = useSchedulePreview(cron, timezone, 5);
   if (!cron.trim()) return <p className="muted">Type a cron expression to see when it runs.</p>;
-  if (preview.isError) {
-    if (isMissingEndpoint(preview.error))
-      return <p className="muted">This server cannot preview schedules yet.</p>;
-    return null; // shown next to the field at fault
-  }
+  if (preview.isError) return null; // shown next to the field at fault
   if (!preview.data) return <p className="muted">Working out the next runs…</p>;
   return (
     <div aria-live="polite" data-testid="schedule-preview">
@@ -100,8 +96,7 @@ export function ScheduleForm({
   const preview = useSchedulePreview(previewCron, previewZone, 5);
 
   // Errors of saving, else of the preview (an invalid cron shows before saving).
-  const source =
-    error ?? (preview.isError && !isMissingEndpoint(preview.error) ? preview.error : null);
+  const source = error ?? (preview.isError ? preview.error : null);
   // The server names an override `env.NAME`: each row's name is a field of its own.
   const envFields = env.filter((row) => row.name.trim()).map((row) => `env.${row.name.trim()}`);
   const placed =

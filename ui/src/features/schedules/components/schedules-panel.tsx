@@ -8,7 +8,6 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Empty } from '@/components/ui/empty';
 import { Loading } from '@/components/ui/loading';
 import { RelativeTime } from '@/components/ui/time';
-import { isMissingEndpoint } from '@/lib/api-client';
 import type { Schedule } from '@/lib/api-types';
 import { formatDateTime } from '@/lib/format';
 import { describeError } from '@/lib/problems';
@@ -156,17 +155,8 @@ export function SchedulesPanel({ scriptId }: { scriptId: number }) {
   const create = useCreateSchedule(scriptId, { onSuccess: () => setAdding(false) });
 
   if (schedules.isPending) return <Loading label="Loading schedules…" />;
-  if (schedules.isError) {
-    if (isMissingEndpoint(schedules.error)) {
-      return (
-        <Empty testId="schedules-unavailable">
-          Schedules are not available on this server yet. Once it has them, they are added and
-          previewed here.
-        </Empty>
-      );
-    }
+  if (schedules.isError)
     return <Alert>Could not load the schedules: {describeError(schedules.error)}</Alert>;
-  }
   return (
     <div className="stack">
       {schedules.data.length === 0 && !adding && (

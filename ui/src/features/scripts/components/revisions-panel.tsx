@@ -68,7 +68,7 @@ export function RevisionsPanel({ script }: { script: Script }) {
   return (
     <div className="revisions">
       <div className="revisions__list">
-        <table className="table" data-testid="revisions-table">
+        <table className="table table--stack" data-testid="revisions-table">
           <caption className="visually-hidden">Revisions, newest first</caption>
           <thead>
             <tr>
@@ -83,15 +83,15 @@ export function RevisionsPanel({ script }: { script: Script }) {
           <tbody>
             {revisions.data.map((revision) => (
               <tr key={revision.number} data-testid={`revision-${revision.number}`}>
-                <td className="nowrap">
+                <td className="nowrap" data-label="Revision">
                   <strong>{revision.number}</strong>
                   {revision.number === current && <span className="tag">current</span>}
                 </td>
-                <td className="nowrap">
+                <td className="nowrap" data-label="Saved">
                   <RelativeTime iso={revision.created_at} />
                 </td>
-                <td>{revision.files.length}</td>
-                <td className="table__actions">
+                <td data-label="Files">{revision.files.length}</td>
+                <td className="table__actions" data-label="">
                   {revision.number !== current && (
                     <>
                       <Button

@@ -42,7 +42,12 @@ export function ScriptSettingsForm({ script, onDirtyChange }: ScriptSettingsForm
   const images = useImageChoices();
   const update = useUpdateScript(script.id);
   const dirty = useMemo(() => !isUnchanged(values, script), [values, script]);
-  useEffect(() => onDirtyChange?.(dirty), [dirty, onDirtyChange]);
+  useEffect(() => {
+    onDirtyChange?.(dirty);
+    // Unmounted (its tab left after the user agreed to drop the edits), the form
+    // holds nothing unsaved: the page must stop warning.
+    return () => onDirtyChange?.(false);
+  }, [dirty, onDirtyChange]);
 
   const placed =
     update.error instanceof ApiError
