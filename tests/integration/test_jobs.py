@@ -47,14 +47,8 @@ async def start_app(data: Path, roles: set[Role], **env: str) -> tuple[App, Any]
 
 @pytest.fixture
 async def jobs_app(tmp_path: Path) -> AsyncIterator[App]:
-    require_docker()
-    app, client = await start_app(tmp_path / "data", {Role.API, Role.WORKER})
-    try:
+    async with app_with(tmp_path / "data") as app:
         yield app
-    finally:
-        await app.close()
-        await client.__aexit__(None, None, None)
-        remove_containers(app)
 
 
 def remove_containers(app: App) -> None:

@@ -11,19 +11,17 @@ from typing import Any
 import docker
 import pytest
 
-from scripter.bootstrap import Role
 from scripter.domain.images import Image, ImageStatus
 from scripter.domain.jobs import Job, JobStatus
 from scripter.domain.scripts import Script
 from tests.conftest import TEST_BASE_IMAGE
-from tests.integration.app_fixtures import App, require_docker
+from tests.integration.app_fixtures import App
 from tests.integration.test_jobs import (
     add_script,
+    app_with,
     finished,
     log_of,
-    remove_containers,
     run,
-    start_app,
     until_running,
 )
 
@@ -33,14 +31,8 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 async def worker_app(tmp_path: Path) -> AsyncIterator[App]:
     """API and worker on the real Docker engine, in a namespace of their own."""
-    require_docker()
-    app, client = await start_app(tmp_path / "data", {Role.API, Role.WORKER})
-    try:
+    async with app_with(tmp_path / "data") as app:
         yield app
-    finally:
-        await app.close()
-        await client.__aexit__(None, None, None)
-        remove_containers(app)
 
 
 def ok(response: Any, status: int = 200) -> Any:
