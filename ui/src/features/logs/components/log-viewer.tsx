@@ -88,7 +88,14 @@ export function LogViewer({
     if (window.start < lastStart.current) {
       element.scrollTop += element.scrollHeight - lastHeight.current;
     } else if (following) {
-      element.scrollTop = element.scrollHeight;
+      // A scroll up that lands in the same frame as new output has not told us yet
+      // (its scroll event comes after this): the view is above where we left it at
+      // the end. Then stop following instead of pulling the reader back down.
+      const scrolledUp =
+        window.start === lastStart.current &&
+        element.scrollTop + element.clientHeight < lastHeight.current - 4;
+      if (scrolledUp) setFollowing(false);
+      else element.scrollTop = element.scrollHeight;
     }
     lastStart.current = window.start;
     lastHeight.current = element.scrollHeight;
