@@ -122,6 +122,7 @@ class Scripter:
             runtime=self.runtime,
             clock=self.clock,
             settings=runner_settings(self.config),
+            ensure_image=self.images.ensure_built_here,
         )
         self.retention = RetentionSweeper(
             uow=self.unit_of_work,

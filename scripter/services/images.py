@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -27,6 +28,7 @@ from scripter.domain.names import validate_description
 from scripter.domain.paths import validate_relative_path
 from scripter.domain.ports import (
     BuildFailed,
+    BuildResult,
     ContainerRuntime,
     FileInfo,
     FileStore,
@@ -84,6 +86,8 @@ class ImageService:
         self._runtime = runtime
         self._clock = clock
         self._settings = settings
+        self._building_here: dict[str, asyncio.Lock] = {}
+        """One on-demand build per missing tag at a time (``ensure_built_here``)."""
 
     # --- reading ------------------------------------------------------------------
 
@@ -331,24 +335,11 @@ class ImageService:
         except OSError as exc:
             await self._finish(image_id, error=f"the build log cannot be written: {exc}")
             return
-        context: Path | None = None
         try:
             # Everything that can fail is inside the try: a failure fails the build (and
             # closes the log) rather than leaving it building until a redelivery.
-            overrides: dict[str, bytes] = {}
-            if self._settings.extra_ca_pem:
-                dockerfile = await self._files.read_file(
-                    IMAGES, image_id, PurePosixPath(DOCKERFILE)
-                )
-                overrides[DOCKERFILE] = with_extra_ca_certificates(dockerfile.decode()).encode()
-                overrides[EXTRA_CA_FILE] = self._settings.extra_ca_pem
-            context = await self._files.stage_copy(IMAGES, image_id, overrides)
-            result = await self._runtime.build_image(
-                context,
-                tag,
-                lambda line: sink.write(line.encode() + b"\n"),
-                labels={IMAGE_LABEL: str(image_id)},
-                network_mode=self._settings.build_network,
+            result = await self._stage_and_build(
+                image_id, tag, lambda line: sink.write(line.encode() + b"\n")
             )
         except BuildFailed as failure:
             sink.write(f"\nBuild failed: {failure.message}\n".encode())
@@ -362,8 +353,57 @@ class ImageService:
             await self._finish(image_id, docker_image_id=result.image_id, tag=result.tag)
         finally:
             sink.close()
+
+    async def _stage_and_build(
+        self, image_id: int, tag: str, on_line: Callable[[str], None]
+    ) -> BuildResult:
+        """Build the image's ``src/`` (plus the extra CA certificates) on this worker's
+        engine as ``tag``; the image's record is not touched."""
+        context: Path | None = None
+        try:
+            overrides: dict[str, bytes] = {}
+            if self._settings.extra_ca_pem:
+                dockerfile = await self._files.read_file(
+                    IMAGES, image_id, PurePosixPath(DOCKERFILE)
+                )
+                overrides[DOCKERFILE] = with_extra_ca_certificates(dockerfile.decode()).encode()
+                overrides[EXTRA_CA_FILE] = self._settings.extra_ca_pem
+            context = await self._files.stage_copy(IMAGES, image_id, overrides)
+            return await self._runtime.build_image(
+                context,
+                tag,
+                on_line,
+                labels={IMAGE_LABEL: str(image_id)},
+                network_mode=self._settings.build_network,
+            )
+        finally:
             if context is not None:
                 await self._files.discard_stage(context)
+
+    async def ensure_built_here(self, image_id: int, tag: str, note: Callable[[str], None]) -> None:
+        """Make sure ``tag`` is on this worker's Docker engine, building it from the
+        image's definition if it is not. An image lives on the engine that built it: a
+        worker on another host (its own engine, the shared data directory) builds its
+        own copy the first time a job needs it. Only a ``built`` image whose tag is
+        still ``tag`` is built (its files cannot change while it is built, so the copy
+        is what was built elsewhere); ``note`` is told what happens, for the job's log.
+        Jobs of one worker that need the same missing image wait for one build."""
+        lock = self._building_here.setdefault(tag, asyncio.Lock())
+        async with lock:
+            if await self._runtime.image_exists(tag):
+                return
+            async with self._uow() as uow:
+                image = await uow.images.get(image_id)
+            if image.status != ImageStatus.BUILT or image.tag != tag:
+                raise Conflict(
+                    f"image {image.name!r} is {image.status}"
+                    + (f" as {image.tag}" if image.tag else "")
+                    + f", not {tag}: rebuild it, then run the script again",
+                    field="image_id",
+                )
+            note(f"image {tag} is not on this worker's Docker engine: building it here")
+            result = await self._stage_and_build(image_id, tag, lambda line: None)
+            note(f"built {result.tag} ({result.image_id}) on this engine")
 
     async def _finish(
         self, image_id: int, *, error: str | None = None, docker_image_id: str = "", tag: str = ""

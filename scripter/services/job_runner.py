@@ -15,16 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from scripter.domain.clock import Clock
-from scripter.domain.errors import ConcurrentUpdate, IllegalTransition, NotFound
+from scripter.domain.errors import ConcurrentUpdate, Conflict, IllegalTransition, NotFound
 from scripter.domain.events import DomainEvent, JobCancelRequested, JobRequested
 from scripter.domain.jobs import Job, JobStatus, exit_reason
 from scripter.domain.ports import (
+    BuildFailed,
     ContainerInfo,
     ContainerRuntime,
     ContainerSpec,
@@ -36,6 +37,11 @@ from scripter.domain.scripts import RevisionSettings
 from scripter.services.retention import RetentionSettings, RetentionSweeper
 
 log = logging.getLogger(__name__)
+
+EnsureImage = Callable[[int, str, Callable[[str], None]], Awaitable[None]]
+"""(image id, tag, note): make sure the tag is on this worker's engine, building the
+image there from its definition if it is missing (``ImageService.ensure_built_here``);
+``note`` takes lines for the job's log."""
 
 JOB_LABEL = "scripter.job_id"
 SCRIPT_LABEL = "scripter.script_id"
@@ -123,12 +129,14 @@ class JobRunner:
         runtime: ContainerRuntime,
         clock: Clock,
         settings: RunnerSettings,
+        ensure_image: EnsureImage | None = None,
     ) -> None:
         self._uow = uow
         self._files = files
         self._runtime = runtime
         self._clock = clock
         self._settings = settings
+        self._ensure_image = ensure_image
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._supervised: dict[int, _Supervised] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -183,7 +191,7 @@ class JobRunner:
 
     # --- starting -------------------------------------------------------------------
 
-    async def _start(self, job_id: int) -> _Supervised | None:
+    async def _start(self, job_id: int, *, built_here: bool = False) -> _Supervised | None:
         async with self._uow() as uow:
             job = await uow.jobs.get(job_id)
             if job.status != JobStatus.QUEUED:
@@ -209,6 +217,10 @@ class JobRunner:
         try:
             container_id = await self._runtime.run(spec)
         except Exception as exc:
+            if not built_here and await self._image_missing_here(job):
+                if not await self._build_image_here(job, log_path):
+                    return None
+                return await self._start(job_id, built_here=True)
             existing = await self._job_container(job, patience=self._settings.name_race_seconds)
             if existing is not None and not self._is_orphan(existing):
                 # A second delivery while another handler starts it, or a starter
@@ -279,6 +291,43 @@ class JobRunner:
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.retry_max_seconds)
+
+    async def _image_missing_here(self, job: Job) -> bool:
+        """Whether the job's image is missing from this worker's engine (a worker on
+        another host than the one that built it), when this worker can build it."""
+        if self._ensure_image is None or not job.image_tag:
+            return False
+        try:
+            return not await self._runtime.image_exists(job.image_tag)
+        except Exception:
+            return False  # the engine is unwell: the start's own error says so
+
+    async def _build_image_here(self, job: Job, log_path: Path) -> bool:
+        """Build the job's image on this engine first, saying so at the top of the
+        job's log; False (the job recorded failed, with why) if it cannot be."""
+        assert self._ensure_image is not None and job.image_tag
+        sink = await self._files.open_log(log_path, truncate=False)
+        try:
+            await self._ensure_image(
+                job.image_id,
+                job.image_tag,
+                lambda line: sink.write(f"[scripter] {line}\n".encode()),
+            )
+        except Exception as exc:
+            message = exc.message if isinstance(exc, BuildFailed | Conflict) else str(exc)
+            reason = (
+                f"its image {job.image_tag} is not on this worker's Docker engine and"
+                f" could not be built here: {message}"
+            )
+            await self._record(
+                job.require_id,
+                lambda j, now: j.finish(now, JobStatus.FAILED, exit_code=None, error=reason),
+                only_if=JobStatus.QUEUED,
+            )
+            return False
+        finally:
+            sink.close()
+        return True
 
     def _spec(self, job: Job, run: RevisionSettings, source: Path, log_path: Path) -> ContainerSpec:
         env = {**{v.name: v.value for v in run.env}, **job.env, "PYTHONUNBUFFERED": "1"}

@@ -4,6 +4,7 @@ that a running job does not see, and the job list's status filter and cursor."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,52 @@ async def test_bad_job_list_queries_are_refused_naming_the_parameter(
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field
+
+
+async def test_a_worker_whose_engine_lacks_the_image_builds_it_then_runs_the_job(
+    worker_app: App,
+):
+    """As on a worker on another host: the image was built (elsewhere), the record says
+    so, and this engine has no such image."""
+    app = worker_app
+    client = docker.from_env()
+    created = ok(
+        await app.client.post(
+            "/api/images",
+            json={"name": "elsewhere", "dockerfile": f"FROM {TEST_BASE_IMAGE}\n"},
+        ),
+        201,
+    )
+    image_url = f"/api/images/{created['id']}"
+    ok(await app.client.post(f"{image_url}/build"), 202)
+    async with asyncio.timeout(120):
+        while (image := ok(await app.client.get(image_url)))["status"] == "building":
+            await asyncio.sleep(0.1)
+    assert image["status"] == "built", image
+    tag = image["tag"]
+    try:
+        client.images.remove(tag)  # what the other host's engine never had
+        script = ok(
+            await app.client.post(
+                "/api/scripts",
+                json={
+                    "name": "needs-elsewhere",
+                    "image_id": created["id"],
+                    "files": [{"path": "main.py", "content": "print('ran here')\n"}],
+                },
+            ),
+            201,
+        )
+        job = await finished(app, (await run(app, script["id"]))["id"])
+        assert job["status"] == "succeeded", job
+        log = (await log_of(app, job["id"])).decode()
+        assert log.startswith(
+            f"[scripter] image {tag} is not on this worker's Docker engine: building it here\n"
+            f"[scripter] built {tag} (sha256:"
+        ), log
+        assert log.endswith("ran here\n"), log
+        assert job["docker_image_id"] == client.images.get(tag).id
+        assert ok(await app.client.get(image_url))["docker_image_id"] == image["docker_image_id"]
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.images.remove(tag, force=True)
