@@ -150,6 +150,14 @@ class JobRepository(Protocol):
         which log files still belong to a job)."""
         ...
 
+    async def engine_seen(self, engine_id: str, at: datetime) -> None:
+        """A worker of ``engine_id`` is alive at ``at`` (later times only move it on)."""
+        ...
+
+    async def engines_seen_since(self, since: datetime) -> set[str]:
+        """The engines some worker reported at or after ``since``."""
+        ...
+
 
 class ScheduleRepository(Protocol):
     async def add(self, schedule: Schedule) -> Schedule: ...

@@ -96,10 +96,10 @@ class RunnerSettings:
     own engine, those whose container ended or vanished while its worker was gone
     for good; on other engines, those long past their timeout (``lost_after_seconds``)."""
     lost_after_seconds: float = 600.0
-    """A job running on another engine is recorded ``lost`` once it is this long past
-    its timeout and stop grace: a live worker of that engine would have stopped and
-    recorded it by then, so that worker is gone (and its engine, or its database
-    connection, with it)."""
+    """A job running on another engine is recorded ``lost`` once no worker of that
+    engine has reported alive for this long (and the job has run this long), or once
+    it is this long past its timeout and stop grace: a live worker of that engine
+    would have stopped and recorded it by then."""
 
 
 @dataclass(eq=False)
@@ -743,11 +743,26 @@ class JobRunner:
 
     async def _sweep_forever(self) -> None:
         while True:
+            try:
+                await self.report_alive()
+            except Exception as exc:
+                log.warning("reporting this engine alive failed (%s: %s)", type(exc).__name__, exc)
             await asyncio.sleep(self._settings.orphan_sweep_seconds)
             try:
                 await self.sweep_orphans()
             except Exception as exc:
                 log.warning("sweeping running jobs failed (%s: %s)", type(exc).__name__, exc)
+
+    async def report_alive(self) -> None:
+        """Record that a worker of this engine is alive (every ``orphan_sweep_seconds``):
+        workers elsewhere call the running jobs of an engine nobody reports ``lost``."""
+        engine = await self._runtime.engine_id()
+        async with self._uow() as uow:
+            try:
+                await uow.jobs.engine_seen(engine, self._clock.now())
+                await uow.commit()
+            except Conflict:
+                pass  # another worker of this engine reported it at this very moment
 
     async def sweep_orphans(self) -> None:
         """Make sure no job stays ``running`` because its worker is gone for good
@@ -759,12 +774,16 @@ class JobRunner:
           running past its timeout and stop grace, or whose cancel was requested, is
           followed from now on (without a slot), which stops it;
         - on another engine, whose containers it cannot see, the job is ``lost`` once
-          it is ``lost_after_seconds`` past its timeout and stop grace. A job without
-          a timeout there stays ``running`` until a worker of its engine starts.
+          it is ``lost_after_seconds`` past its timeout and stop grace, or once no
+          worker of that engine has reported alive (``report_alive``) for
+          ``lost_after_seconds`` (and the job has run that long: a job started just
+          before its engine's first report is not judged by it).
         """
         engine = await self._runtime.engine_id()
+        silent_for = timedelta(seconds=self._settings.lost_after_seconds)
         async with self._uow() as uow:
             unfinished = await uow.jobs.list_unfinished()
+            alive = await uow.jobs.engines_seen_since(self._clock.now() - silent_for)
         grace = timedelta(seconds=self._settings.stop_grace_seconds)
         for job in unfinished:
             if job.status != JobStatus.RUNNING or job.require_id in self._supervised:
@@ -773,12 +792,23 @@ class JobRunner:
             deadline = _deadline(job, run)
             now = self._clock.now()
             if job.engine_id != engine:
-                overdue = timedelta(seconds=self._settings.lost_after_seconds) + grace
+                overdue = silent_for + grace
+                reason = None
                 if deadline is not None and now >= deadline + overdue:
                     reason = (
                         f"its worker on engine {job.engine_id} did not report back "
                         f"{self._settings.lost_after_seconds:.0f} s after its timeout"
                     )
+                elif (
+                    job.engine_id not in alive
+                    and job.started_at is not None
+                    and (now >= job.started_at + silent_for)
+                ):
+                    reason = (
+                        f"no worker of engine {job.engine_id} has reported for "
+                        f"{self._settings.lost_after_seconds:.0f} s (its workers are gone)"
+                    )
+                if reason is not None:
                     # Its log is left as it is: the container may still be writing it.
                     await self._record_lost(job.require_id, reason)
                 continue

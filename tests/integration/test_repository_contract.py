@@ -408,6 +408,26 @@ async def test_existing_ids_names_the_jobs_that_still_have_a_row(backend: Backen
         assert await uow.jobs.existing_ids(ids) == {ids[2]}
 
 
+async def test_engines_report_alive_and_the_time_only_moves_on(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        assert await uow.jobs.engines_seen_since(T0 - timedelta(days=1)) == set()
+        await uow.jobs.engine_seen("engine-a", T0)
+        await uow.jobs.engine_seen("engine-b", T0 + timedelta(seconds=30))
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.jobs.engine_seen("engine-a", T0 + timedelta(seconds=60))
+        await uow.jobs.engine_seen("engine-b", T0)  # older than what is known: kept
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.jobs.engines_seen_since(T0) == {"engine-a", "engine-b"}
+        assert await uow.jobs.engines_seen_since(T0 + timedelta(seconds=30)) == {
+            "engine-a",
+            "engine-b",
+        }
+        assert await uow.jobs.engines_seen_since(T0 + timedelta(seconds=31)) == {"engine-a"}
+        assert await uow.jobs.engines_seen_since(T0 + timedelta(seconds=61)) == set()
+
+
 async def test_has_unfinished_sees_only_queued_and_running_jobs_of_the_script(
     backend: Backend,
 ) -> None:

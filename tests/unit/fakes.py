@@ -93,6 +93,7 @@ class FakeStore:
         self.clock = clock
         self.tables: dict[str, dict[int, Any]] = {name: {} for name in TABLES}
         self.outbox: dict[int, _OutboxRow] = {}
+        self.engine_heartbeats: dict[str, datetime] = {}
         self.commits = 0
         # Like AUTO_INCREMENT: ids are used up even by rolled-back inserts.
         self._ids = {name: itertools.count(1) for name in (*TABLES, "outbox")}
@@ -345,6 +346,14 @@ class FakeJobRepository(_FakeRepository):
 
     async def existing_ids(self, job_ids: Iterable[int]) -> set[int]:
         return {i for i in job_ids if self._view.get("jobs", i) is not None}
+
+    async def engine_seen(self, engine_id: str, at: datetime) -> None:
+        # Not transactional in the fake: a heartbeat is a fact, never rolled back.
+        seen = self._view.store.engine_heartbeats
+        seen[engine_id] = max(at, seen.get(engine_id, at))
+
+    async def engines_seen_since(self, since: datetime) -> set[str]:
+        return {e for e, at in self._view.store.engine_heartbeats.items() if at >= since}
 
 
 class FakeScheduleRepository(_FakeRepository):

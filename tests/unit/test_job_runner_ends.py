@@ -284,17 +284,28 @@ async def set_engine(w: World, job_id: int, engine: str) -> None:
         await uow.commit()
 
 
-async def test_a_job_on_an_engine_whose_worker_never_returns_is_lost_after_its_timeout(
+async def engine_alive(w: World, engine: str) -> None:
+    """A worker of ``engine`` (elsewhere) reports alive now."""
+    async with w.store.uow() as uow:
+        await uow.jobs.engine_seen(engine, w.clock.now())
+        await uow.commit()
+
+
+async def test_a_job_on_an_engine_whose_worker_does_not_report_it_is_lost_after_its_timeout(
     w: World,
 ):
+    """Its engine still reports alive (a worker there is stuck, or lost track of it):
+    past its timeout, stop grace and ``lost_after_seconds``, the job is lost."""
     job = await started(w)
     await w.runner.stop()
     await set_engine(w, job.require_id, "engine-of-a-retired-host")
     survivor = another_worker(w, lost_after_seconds=300.0, stop_grace_seconds=10.0)
     w.clock.advance(seconds=TIMEOUT + 10 + 299)
+    await engine_alive(w, "engine-of-a-retired-host")
     await survivor.sweep_orphans()
     assert (await w.job(job.require_id)).status == JobStatus.RUNNING
     w.clock.advance(seconds=1)
+    await engine_alive(w, "engine-of-a-retired-host")
     await survivor.sweep_orphans()
     lost = await w.job(job.require_id)
     assert lost.status == JobStatus.LOST and lost.exit_code is None
@@ -304,7 +315,7 @@ async def test_a_job_on_an_engine_whose_worker_never_returns_is_lost_after_its_t
     await survivor.stop()
 
 
-async def test_a_job_without_a_timeout_on_another_engine_is_not_judged(w: World):
+async def test_a_job_without_a_timeout_is_lost_once_its_engine_stops_reporting(w: World):
     async with w.store.uow() as uow:
         script = await uow.scripts.get(1)
         script.timeout_seconds = None
@@ -316,10 +327,48 @@ async def test_a_job_without_a_timeout_on_another_engine_is_not_judged(w: World)
     job = await started(w)
     await w.runner.stop()
     await set_engine(w, job.require_id, "engine-of-a-retired-host")
-    survivor = another_worker(w)
-    w.clock.advance(timedelta(days=30))
+    survivor = another_worker(w, lost_after_seconds=600.0)
+    # Days (fewer than retention's 30, which would delete it once it ends).
+    w.clock.advance(timedelta(days=3))
+    await engine_alive(w, "engine-of-a-retired-host")  # its workers live: not judged
     await survivor.sweep_orphans()
     assert (await w.job(job.require_id)).status == JobStatus.RUNNING
+    w.clock.advance(seconds=600)  # then they go, for good (silent for 600 s: not yet)
+    await survivor.sweep_orphans()
+    assert (await w.job(job.require_id)).status == JobStatus.RUNNING
+    w.clock.advance(seconds=1)
+    await survivor.sweep_orphans()
+    lost = await w.job(job.require_id)
+    assert lost.status == JobStatus.LOST and lost.exit_code is None
+    assert lost.error == (
+        "no worker of engine engine-of-a-retired-host has reported for 600 s (its workers are gone)"
+    )
+    await survivor.stop()
+
+
+async def test_a_job_just_started_on_an_engine_not_reported_yet_is_left_alone(w: World):
+    """A worker reports its engine when its sweep starts; a job it started before that
+    is not lost for the missing report until it has run ``lost_after_seconds``."""
+    job = await started(w)
+    await w.runner.stop()
+    await set_engine(w, job.require_id, "engine-new")
+    survivor = another_worker(w, lost_after_seconds=600.0)
+    w.clock.advance(seconds=599)
+    await survivor.sweep_orphans()
+    assert (await w.job(job.require_id)).status == JobStatus.RUNNING
+    await survivor.stop()
+
+
+async def test_a_worker_reports_its_engine_alive(w: World):
+    survivor = another_worker(w, orphan_sweep_seconds=3600.0)
+    await survivor.recover()  # starts the sweep loop, which reports first
+    async with asyncio.timeout(WAIT):
+        while "fake-engine" not in w.store.engine_heartbeats:
+            await asyncio.sleep(0.005)
+    assert w.store.engine_heartbeats["fake-engine"] == w.clock.now()
+    w.clock.advance(seconds=5)
+    await survivor.report_alive()
+    assert w.store.engine_heartbeats["fake-engine"] == w.clock.now()
     await survivor.stop()
 
 

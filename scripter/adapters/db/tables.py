@@ -242,6 +242,17 @@ schedule_firings = Table(
     **TABLE_OPTIONS,
 )
 
+engine_heartbeats = Table(
+    "engine_heartbeats",
+    metadata,
+    # One row per Docker engine, written by its workers: a job on an engine no worker
+    # has reported for a while is lost (see JobRunner.sweep_orphans).
+    Column("engine_id", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
 outbox = Table(
     "outbox",
     metadata,

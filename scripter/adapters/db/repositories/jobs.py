@@ -9,12 +9,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scripter.adapters.db.repositories._base import SqlRepository, translate
-from scripter.adapters.db.tables import jobs
-from scripter.domain.errors import NotFound
+from scripter.adapters.db.tables import engine_heartbeats, jobs
+from scripter.domain.errors import Conflict, NotFound
 from scripter.domain.jobs import Job, JobStatus, JobTrigger
 
 
@@ -171,6 +171,35 @@ class SqlJobRepository(SqlRepository):
             return set()
         found = await self._session.scalars(select(jobs.c.id).where(jobs.c.id.in_(ids)))
         return {int(i) for i in found}
+
+    async def engine_seen(self, engine_id: str, at: datetime) -> None:
+        # Update, else insert. Never moves the time back. Two workers of one engine
+        # inserting its first row at once: the second gets Conflict (its beat is lost,
+        # the next one updates).
+        statement = (
+            update(engine_heartbeats)
+            .where(engine_heartbeats.c.engine_id == engine_id, engine_heartbeats.c.seen_at < at)
+            .values(seen_at=at)
+        )
+        if (await self._execute(statement)).rowcount:
+            return
+        known = select(engine_heartbeats.c.engine_id).where(
+            engine_heartbeats.c.engine_id == engine_id
+        )
+        if await self._session.scalar(known) is not None:
+            return  # seen at ``at`` or later already
+        try:
+            await self._session.execute(
+                insert(engine_heartbeats).values(engine_id=engine_id, seen_at=at)
+            )
+        except IntegrityError as exc:
+            raise Conflict(f"engine {engine_id} was just reported by another worker") from exc
+
+    async def engines_seen_since(self, since: datetime) -> set[str]:
+        found = await self._session.scalars(
+            select(engine_heartbeats.c.engine_id).where(engine_heartbeats.c.seen_at >= since)
+        )
+        return {str(e) for e in found}
 
     def _all(self, rows: builtins.list[Any]) -> builtins.list[Job]:
         return [self._seen(_job(row)) for row in rows]
