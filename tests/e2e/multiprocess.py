@@ -303,3 +303,49 @@ def json_of(response: httpx.Response, status: int) -> Any:
     """The response's JSON (None when it has no body), once its status is ``status``."""
     assert response.status_code == status, f"{response.status_code}: {response.text}"
     return response.json() if response.content else None
+
+
+async def built_image_and_script(
+    http: httpx.AsyncClient,
+    deployment: Deployment,
+    *alive: Process,
+    name: str,
+    code: str,
+    build_timeout: float,
+) -> int:
+    """An image ``name`` on the test base, built by a worker, and a script ``name`` on it
+    running ``code``; the script's id. Fails early if one of ``alive`` dies."""
+    image = json_of(
+        await http.post(
+            "/api/images",
+            json={
+                "name": name,
+                # The label makes the image this test's own (same content, same id:
+                # another session's image would share it and its removal).
+                "dockerfile": f"FROM {TEST_BASE_IMAGE}\nLABEL test={deployment.namespace}\n",
+            },
+        ),
+        201,
+    )
+    json_of(await http.post(f"/api/images/{image['id']}/build"), 202)
+
+    async def built() -> dict[str, Any] | None:
+        deployment.check_alive(*alive)
+        found = json_of(await http.get(f"/api/images/{image['id']}"), 200)
+        return None if found["status"] == "building" else dict(found)
+
+    image = await eventually(built, "the image build", build_timeout)
+    assert image["status"] == "built", image
+    script = json_of(
+        await http.post(
+            "/api/scripts",
+            json={
+                "name": name,
+                "image_id": image["id"],
+                "files": [{"path": "main.py", "content": code}],
+                "keep_last": 1000,  # retention must not delete what is counted here
+            },
+        ),
+        201,
+    )
+    return int(script["id"])

@@ -36,11 +36,11 @@ import httpx
 import pytest
 
 from scripter.services.job_runner import JOB_LABEL, NAMESPACE_LABEL
-from tests.conftest import TEST_BASE_IMAGE
 from tests.e2e.multiprocess import (
     MIGRATE_TIMEOUT,
     Deployment,
     Process,
+    built_image_and_script,
     eventually,
     free_port,
     json_of,
@@ -155,40 +155,16 @@ async def test_jobs_spread_over_two_workers_and_survive_a_killed_worker(
             return str((await http.get(f"/api/jobs/{job_id}/log")).text)
 
         # --- an image on the test base (built by a worker) and a script on it ---------
-        image = json_of(
-            await http.post(
-                "/api/images",
-                json={
-                    "name": "scale-jobs",
-                    # The label makes the image's id this test's own (same content,
-                    # same id: another session's image would share it).
-                    "dockerfile": f"FROM {TEST_BASE_IMAGE}\nLABEL test={deployment.namespace}\n",
-                },
-            ),
-            201,
+        script_id = await built_image_and_script(
+            http,
+            deployment,
+            api,
+            scheduler,
+            *workers,
+            name="scale-jobs",
+            code=MAIN_PY,
+            build_timeout=BUILD_TIMEOUT,
         )
-        json_of(await http.post(f"/api/images/{image['id']}/build"), 202)
-
-        async def built() -> dict[str, Any] | None:
-            alive()
-            found = json_of(await http.get(f"/api/images/{image['id']}"), 200)
-            return None if found["status"] == "building" else dict(found)
-
-        image = await eventually(built, "the image build", BUILD_TIMEOUT)
-        assert image["status"] == "built", image
-        script = json_of(
-            await http.post(
-                "/api/scripts",
-                json={
-                    "name": "scale-jobs",
-                    "image_id": image["id"],
-                    "files": [{"path": "main.py", "content": MAIN_PY}],
-                    "keep_last": 1000,  # retention must not delete what is counted here
-                },
-            ),
-            201,
-        )
-        script_id = int(script["id"])
 
         # --- 1. 100 jobs over two workers: none lost, none run twice ------------------
         ids = {await run(["0", f"job-{n}", "0"]): n for n in range(JOBS)}

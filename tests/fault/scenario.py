@@ -21,12 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from scripter.adapters.db.engine import create_engine
-from tests.conftest import TEST_BASE_IMAGE
 from tests.e2e.multiprocess import (
     MIGRATE_TIMEOUT,
     STOP_TIMEOUT,
     Deployment,
     Process,
+    built_image_and_script,
     eventually,
     free_port,
     json_of,
@@ -68,40 +68,9 @@ async def image_and_script(
     http: httpx.AsyncClient, deployment: Deployment, *alive: Process, code: str = MAIN_PY
 ) -> int:
     """An image on the test base (built by a worker) and a script on it; the script's id."""
-    image = json_of(
-        await http.post(
-            "/api/images",
-            json={
-                "name": "fault",
-                # The label makes the image this test's own (same content, same id:
-                # another session's image would share it and its removal).
-                "dockerfile": f"FROM {TEST_BASE_IMAGE}\nLABEL test={deployment.namespace}\n",
-            },
-        ),
-        201,
+    return await built_image_and_script(
+        http, deployment, *alive, name="fault", code=code, build_timeout=BUILD_TIMEOUT
     )
-    json_of(await http.post(f"/api/images/{image['id']}/build"), 202)
-
-    async def built() -> dict[str, Any] | None:
-        deployment.check_alive(*alive)
-        found = json_of(await http.get(f"/api/images/{image['id']}"), 200)
-        return None if found["status"] == "building" else dict(found)
-
-    image = await eventually(built, "the image build", BUILD_TIMEOUT)
-    assert image["status"] == "built", image
-    script = json_of(
-        await http.post(
-            "/api/scripts",
-            json={
-                "name": "fault",
-                "image_id": image["id"],
-                "files": [{"path": "main.py", "content": code}],
-                "keep_last": 1000,  # retention must not delete what is counted here
-            },
-        ),
-        201,
-    )
-    return int(script["id"])
 
 
 async def run(http: httpx.AsyncClient, script_id: int, *args: str) -> int:
