@@ -147,6 +147,7 @@ class Scripter:
             settings=SchedulerSettings(
                 misfire_grace_seconds=self.config.scheduler.misfire_grace_seconds,
                 recheck_seconds=self.config.scheduler.recheck_seconds,
+                arm_ahead_seconds=self.config.scheduler.arm_ahead_seconds,
                 # SQLite has one writer at a time: concurrent firings would only queue.
                 concurrency=1 if self.config.database_url.startswith("sqlite") else 8,
             ),

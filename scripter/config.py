@@ -136,6 +136,9 @@ class SchedulerConfig(_Section):
     recheck_seconds: float = 1.0
     """Longest sleep of a scheduler. Changes made in its own process wake it at once;
     changes made through another process (``scripter api``) are seen within this."""
+    arm_ahead_seconds: float = 10.0
+    """Firings due within this many seconds are written ahead, armed, and flipped at
+    their fire time (0: off). See docs/scheduling.md."""
 
 
 class AuthConfig(_Section):
@@ -345,6 +348,8 @@ def _check_values(config: Config) -> None:
         raise ConfigError("server.public_url: must start with http:// or https://")
     if not 0.05 <= config.scheduler.recheck_seconds <= 60:
         raise ConfigError("scheduler.recheck_seconds: must be between 0.05 and 60")
+    if not 0 <= config.scheduler.arm_ahead_seconds <= 3600:
+        raise ConfigError("scheduler.arm_ahead_seconds: must be between 0 and 3600")
     try:
         ZoneInfo(config.scheduler.timezone)
     except (ZoneInfoNotFoundError, ValueError):

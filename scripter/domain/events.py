@@ -6,7 +6,9 @@ key on RabbitMQ, e.g. ``job.finished``), so integrators can bind queues by patte
 
 from __future__ import annotations
 
+import base64
 import os
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -206,9 +208,21 @@ def encode_events(events: Sequence[DomainEvent]) -> bytes:
     return _encoder.encode(list(events))
 
 
+_COMPRESSED = b"zlib:"
+
+
+def compress_events(encoded: bytes) -> bytes:
+    """``encode_events``'s output, deflated and in base64 (text-safe), marked so that
+    ``decode_events`` knows it. Level 1: most of the gain for little CPU."""
+    return _COMPRESSED + base64.b64encode(zlib.compress(encoded, 1))
+
+
 def decode_events(data: bytes | str) -> list[DomainEvent]:
-    """The events of ``encode_events`` (or of one ``encode_event``) back, in order."""
+    """The events of ``encode_events`` (or of one ``encode_event``, or compressed by
+    ``compress_events``) back, in order."""
     text = data.lstrip() if isinstance(data, bytes) else data.lstrip().encode()
+    if text.startswith(_COMPRESSED):
+        text = zlib.decompress(base64.b64decode(text[len(_COMPRESSED) :]))
     if text.startswith(b"["):
         return list(_many_decoder.decode(text))
     return [decode_event(text)]

@@ -22,7 +22,7 @@ from typing import Protocol, Self
 from scripter.domain.events import DomainEvent, WorkQueue
 from scripter.domain.images import Image
 from scripter.domain.jobs import Job, JobStatus
-from scripter.domain.schedules import Schedule, ScheduleFiring
+from scripter.domain.schedules import ArmedFiring, Schedule, ScheduleFiring
 from scripter.domain.scripts import Script, ScriptRevision
 
 # --- persistence --------------------------------------------------------------------
@@ -216,7 +216,39 @@ class ScheduleRepository(Protocol):
     async def list_firings(
         self, schedule_id: int, limit: int = 100, before: datetime | None = None
     ) -> builtins.list[ScheduleFiring]:
-        """Newest fire time first; ``before`` is the cursor (fire times before it)."""
+        """Newest fire time first; ``before`` is the cursor (fire times before it).
+        Armed firings are not part of the history."""
+        ...
+
+    # --- arming ahead (see ``ArmedFiring``) -------------------------------------------
+
+    async def arm(self, firings: Sequence[tuple[ScheduleFiring, Job]]) -> None:
+        """Write each firing with its job, armed: no read of jobs or firings sees
+        them until ``fire_armed``. Ids are set on both; ``Conflict`` if a fire time is
+        taken (armed or not)."""
+        ...
+
+    async def lock_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
+        """Armed firings due at ``now``, earliest first; as with ``lock_due``, rows
+        another unit of work holds are skipped and the rest stay locked."""
+        ...
+
+    async def fire_armed(
+        self, armed: Sequence[ArmedFiring], now: datetime
+    ) -> builtins.list[ArmedFiring]:
+        """Flip those still armed that can run as armed (the script at the same
+        revision, the image built under the same tag): each job queued as created at
+        ``now``, each firing fired at ``now``. Returns the ones flipped."""
+        ...
+
+    async def disarm(self, schedule_ids: Iterable[int]) -> dict[int, datetime]:
+        """Remove every armed firing (and its job) of these schedules, and move each
+        enabled one back to its earliest armed fire time, so that time fires as if it
+        had never been armed. Returns that earliest time per schedule disarmed."""
+        ...
+
+    async def next_armed_time(self) -> datetime | None:
+        """The earliest fire time of any armed firing."""
         ...
 
 

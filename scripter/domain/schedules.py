@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from scripter.domain.cron import CronSchedule
 from scripter.domain.errors import InvalidInput
-from scripter.domain.events import ScheduleFired, ScheduleSkipped
+from scripter.domain.events import JobRequested, ScheduleFired, ScheduleSkipped
 from scripter.domain.model import Aggregate
 
 
@@ -114,6 +115,36 @@ class ScheduleFiring:
             schedule_id=self.schedule_id,
             fire_time=self.fire_time,
             reason=self.reason or "skipped",
+        )
+
+
+class ArmedFiring(NamedTuple):
+    """A fire time written ahead of time: its firing and its job exist, armed, and
+    nothing reads them (job lists, the history, workers) until a scheduler fires
+    them at the fire time by flipping both rows, or disarms them (the schedule
+    changed, or its script or image did). Arming moves the heavy writes of a burst
+    of schedules before the fire time; see ``Scheduler``. (A tuple: thousands are
+    read at the fire time, where every millisecond counts.)"""
+
+    firing_id: int
+    schedule_id: int
+    fire_time: datetime
+    job_id: int
+    script_id: int
+    revision: int
+    """The script revision the job was armed with (fired only if still current)."""
+    image_id: int
+    image_tag: str | None
+    """The image and tag it was armed with (fired only if the image is still built
+    under that tag)."""
+
+    def events(self) -> tuple[ScheduleFired, JobRequested]:
+        """What firing it announces: the firing, and the job for a worker."""
+        return (
+            ScheduleFired(
+                schedule_id=self.schedule_id, fire_time=self.fire_time, job_id=self.job_id
+            ),
+            JobRequested(job_id=self.job_id, script_id=self.script_id),
         )
 
 

@@ -232,6 +232,11 @@ class ScheduleService:
 
     async def _update(self, schedule_id: int, patch: SchedulePatch) -> ScheduleDetail:
         async with self._uow() as uow:
+            # Firings the scheduler armed ahead were made from the settings before
+            # this change: remove them first (which moves the schedule back to the
+            # earliest of them), so nothing fires from stale settings and a disable
+            # stops at once. Rolled back with the rest if nothing changes.
+            await uow.schedules.disarm([schedule_id])
             schedule = await uow.schedules.get(schedule_id)
             script = await uow.scripts.get(schedule.script_id)
             before = _settings_of(schedule)

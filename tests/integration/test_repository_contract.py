@@ -756,6 +756,199 @@ async def test_firings_are_unique_per_fire_time_and_listed_newest_first(backend:
         assert await uow.schedules.list_firings(schedule_id, before=fired.fire_time) == []
 
 
+# --- arming ahead (ArmedFiring) ------------------------------------------------------
+
+
+async def seed_armed(
+    backend: Backend, count: int = 1, *, fire_time: datetime = T0
+) -> tuple[int, list[Schedule], list[tuple[ScheduleFiring, Job]]]:
+    """A built image, a script on it, ``count`` schedules and one armed firing of
+    each at ``fire_time``, committed; returns (script_id, schedules, armed)."""
+    async with backend.uow() as uow:
+        image = await uow.images.add(
+            new_image("built", status=ImageStatus.BUILT, tag="scripter/built:1")
+        )
+        script = await uow.scripts.add(new_script(image.require_id, "armed", current_revision=1))
+        schedules = [
+            await uow.schedules.add(
+                new_schedule(script.require_id, next_run_at=fire_time + timedelta(minutes=5))
+            )
+            for _ in range(count)
+        ]
+        armed = [
+            (
+                ScheduleFiring(
+                    schedule_id=s.require_id,
+                    fire_time=fire_time,
+                    outcome=FiringOutcome.FIRED,
+                    recorded_at=T0 - timedelta(seconds=5),
+                ),
+                new_job(
+                    script.require_id,
+                    image_id=image.require_id,
+                    image_tag=image.tag,
+                    trigger=JobTrigger.SCHEDULE,
+                    schedule_id=s.require_id,
+                    created_at=T0 - timedelta(seconds=5),
+                ),
+            )
+            for s in schedules
+        ]
+        await uow.schedules.arm(armed)
+        await uow.commit()
+    return script.require_id, schedules, armed
+
+
+async def test_armed_firings_and_jobs_are_seen_by_no_read(backend: Backend) -> None:
+    script_id, (schedule,), [(firing, job)] = await seed_armed(backend)
+    assert firing.id is not None and job.id is not None and firing.job_id == job.id
+    async with backend.uow() as uow:
+        assert await uow.jobs.list() == []
+        assert await uow.jobs.list(script_id=script_id) == []
+        assert await uow.jobs.list_unfinished() == []
+        assert not await uow.jobs.has_unfinished(script_id)
+        assert await uow.jobs.unfinished_of_schedule(schedule.require_id) == []
+        assert await uow.jobs.prunable(script_id, keep_last=0, older_than=None) == []
+        with pytest.raises(NotFound):
+            await uow.jobs.get(job.require_id)
+        assert await uow.schedules.list_firings(schedule.require_id) == []
+        assert await uow.schedules.next_armed_time() == T0
+        # Not due before its time; due at it.
+        assert await uow.schedules.lock_armed(T0 - timedelta(microseconds=1), limit=10) == []
+        (armed,) = await uow.schedules.lock_armed(T0, limit=10)
+    assert (armed.firing_id, armed.schedule_id, armed.fire_time, armed.job_id) == (
+        firing.id,
+        schedule.require_id,
+        T0,
+        job.id,
+    )
+    assert (armed.script_id, armed.revision, armed.image_tag) == (script_id, 1, "scripter/built:1")
+
+
+async def test_an_armed_fire_time_is_taken(backend: Backend) -> None:
+    _, (schedule,), _ = await seed_armed(backend)
+    async with backend.uow() as uow:
+        with pytest.raises(Conflict):
+            await uow.schedules.add_firing(
+                ScheduleFiring(
+                    schedule_id=schedule.require_id,
+                    fire_time=T0,
+                    outcome=FiringOutcome.FIRED,
+                    recorded_at=T0,
+                )
+            )
+
+
+async def test_fire_armed_flips_the_job_and_the_firing_at_the_time_given(backend: Backend) -> None:
+    script_id, (schedule,), [(firing, job)] = await seed_armed(backend)
+    flipped_at = T0 + timedelta(milliseconds=7)
+    async with backend.uow() as uow:
+        armed = await uow.schedules.lock_armed(flipped_at, limit=10)
+        assert await uow.schedules.fire_armed(armed, flipped_at) == armed
+        await uow.commit()
+    async with backend.uow() as uow:
+        (queued,) = await uow.jobs.list(script_id=script_id)
+        assert (queued.id, queued.status, queued.created_at) == (
+            job.id,
+            JobStatus.QUEUED,
+            flipped_at,
+        )
+        assert queued.schedule_id == schedule.require_id
+        (fired,) = await uow.schedules.list_firings(schedule.require_id)
+        assert (fired.id, fired.outcome, fired.job_id) == (firing.id, FiringOutcome.FIRED, job.id)
+        assert fired.recorded_at == flipped_at
+        assert await uow.schedules.lock_armed(flipped_at, limit=10) == []
+        assert await uow.schedules.next_armed_time() is None
+
+
+async def test_fire_armed_leaves_what_changed_since_it_was_armed(backend: Backend) -> None:
+    script_id, _, _ = await seed_armed(backend, 2)
+    async with backend.uow() as uow:
+        armed = await uow.schedules.lock_armed(T0, limit=10)
+        script = await uow.scripts.get(script_id)
+        script.current_revision = 2  # a save in between
+        await uow.scripts.update(script)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.schedules.fire_armed(armed, T0) == []
+    async with backend.uow() as uow:
+        script = await uow.scripts.get(script_id)
+        script.current_revision = 1
+        await uow.scripts.update(script)
+        image = await uow.images.get(script.image_id)
+        image.tag = "scripter/built:2"  # rebuilt under another tag
+        await uow.images.update(image)
+        assert await uow.schedules.fire_armed(armed, T0) == []
+
+
+async def test_disarm_removes_the_rows_and_moves_the_schedule_back(backend: Backend) -> None:
+    _, (first, second), armed = await seed_armed(backend, 2)
+    async with backend.uow() as uow:
+        assert await uow.schedules.disarm([first.require_id, 424242]) == {first.require_id: T0}
+        assert await uow.schedules.disarm([first.require_id]) == {}
+        await uow.commit()
+    async with backend.uow() as uow:
+        moved = await uow.schedules.get(first.require_id)
+        assert (moved.next_run_at, moved.version) == (T0, first.version + 1)
+        assert (await uow.schedules.get(second.require_id)).next_run_at == second.next_run_at
+        # The second's armed firing is untouched; the first's is gone, job and all,
+        # and its fire time is free again.
+        (left,) = await uow.schedules.lock_armed(T0, limit=10)
+        assert left.schedule_id == second.require_id
+        await uow.schedules.add_firing(
+            ScheduleFiring(
+                schedule_id=first.require_id,
+                fire_time=T0,
+                outcome=FiringOutcome.FIRED,
+                recorded_at=T0,
+            )
+        )
+        assert await uow.jobs.existing_ids([armed[0][1].require_id]) == set()
+
+
+async def test_disarm_keeps_a_disabled_schedule_disabled(backend: Backend) -> None:
+    _, (schedule,), _ = await seed_armed(backend)
+    async with backend.uow() as uow:
+        disabled = await uow.schedules.get(schedule.require_id)
+        disabled.enabled, disabled.next_run_at = False, None
+        await uow.schedules.update(disabled)
+        assert await uow.schedules.disarm([schedule.require_id]) == {schedule.require_id: T0}
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert (await uow.schedules.get(schedule.require_id)).next_run_at is None
+
+
+async def test_deleting_a_schedule_removes_its_armed_job(backend: Backend) -> None:
+    _, (schedule,), [(_, job)] = await seed_armed(backend)
+    async with backend.uow() as uow:
+        await uow.schedules.delete(schedule.require_id)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.jobs.existing_ids([job.require_id]) == set()
+        assert await uow.schedules.next_armed_time() is None
+
+
+async def test_simultaneous_flips_fire_each_armed_firing_once(backend: Backend) -> None:
+    await seed_armed(backend, 20)
+    both_read = asyncio.Barrier(2)
+
+    async def flip() -> int:
+        async with backend.uow() as uow:
+            # MariaDB: the second skips the rows the first holds.
+            armed = await uow.schedules.lock_armed(T0, limit=100)
+            await both_read.wait()
+            try:
+                fired = await uow.schedules.fire_armed(armed, T0)
+                await uow.commit()
+            except ConcurrentUpdate:
+                return 0
+            return len(fired)
+
+    assert sorted(await asyncio.gather(flip(), flip())) == [0, 20]
+    async with backend.uow() as uow:
+        assert len(await uow.jobs.list(limit=100)) == 20
+
+
 async def test_deleting_a_script_takes_its_revisions_jobs_schedules_along(
     backend: Backend,
 ) -> None:

@@ -32,7 +32,7 @@ from scripter.adapters.db.unit_of_work import encode_chunk, outbox_chunks
 from scripter.domain.clock import utc
 from scripter.domain.errors import ConcurrentUpdate, Conflict, NotFound
 from scripter.domain.events import DomainEvent, decode_events
-from scripter.domain.images import Image
+from scripter.domain.images import Image, ImageStatus
 from scripter.domain.jobs import Job, JobStatus
 from scripter.domain.model import Aggregate
 from scripter.domain.ports import (
@@ -42,7 +42,7 @@ from scripter.domain.ports import (
     ScheduleRepository,
     ScriptRepository,
 )
-from scripter.domain.schedules import Schedule, ScheduleFiring
+from scripter.domain.schedules import ArmedFiring, FiringOutcome, Schedule, ScheduleFiring
 from scripter.domain.scripts import Script, ScriptRevision
 
 T = TypeVar("T")
@@ -82,8 +82,35 @@ class _OutboxRow:
     published_at: datetime | None = None
 
 
+@dataclasses.dataclass
+class _Armed:
+    """An armed firing and its job (the SQL adapter's rows stored as ``armed``),
+    keyed by the firing's id; the job keeps its own id."""
+
+    id: int
+    firing: ScheduleFiring
+    job: Job
+    version: int = 1
+
+    @property
+    def script_id(self) -> int:
+        return self.job.script_id
+
+    def as_armed(self) -> ArmedFiring:
+        return ArmedFiring(
+            firing_id=self.id,
+            schedule_id=self.firing.schedule_id,
+            fire_time=self.firing.fire_time,
+            job_id=self.job.require_id,
+            script_id=self.job.script_id,
+            revision=self.job.revision,
+            image_id=self.job.image_id,
+            image_tag=self.job.image_tag,
+        )
+
+
 _DELETED: Any = object()
-TABLES = ("images", "scripts", "revisions", "jobs", "schedules", "firings")
+TABLES = ("images", "scripts", "revisions", "jobs", "schedules", "firings", "armed")
 
 
 class FakeStore:
@@ -244,7 +271,7 @@ class FakeScriptRepository(_FakeRepository):
         self._require("scripts", "script", script_id)
         view = self._view
         view.remove("scripts", script_id)
-        for table in ("revisions", "jobs", "schedules"):
+        for table in ("revisions", "jobs", "schedules", "armed"):
             for row in list(view.rows(table)):
                 if row.script_id == script_id:
                     view.remove(table, row.id)
@@ -434,20 +461,23 @@ class FakeScheduleRepository(_FakeRepository):
             self._track(schedule)
         return True
 
+    def _taken(self) -> set[tuple[int, datetime]]:
+        """The (schedule, fire time) keys recorded, armed ones included."""
+        firings = itertools.chain(
+            self._view.rows("firings"), (a.firing for a in self._view.rows("armed"))
+        )
+        return {(f.schedule_id, f.fire_time) for f in firings}
+
     async def add_firings(self, firings: Sequence[ScheduleFiring]) -> None:
-        taken = {(f.schedule_id, f.fire_time) for f in self._view.rows("firings")}
         new = [(f.schedule_id, f.fire_time) for f in firings]
-        if len(set(new)) != len(new) or taken & set(new):
+        if len(set(new)) != len(new) or self._taken() & set(new):
             raise Conflict("one of these fire times was recorded already", field="fire_time")
         for firing in firings:
             await self.add_firing(firing)
 
     async def add_firing(self, firing: ScheduleFiring) -> ScheduleFiring:
         _require_parent(self._view, "schedules", "schedule", firing.schedule_id)
-        if any(
-            f.schedule_id == firing.schedule_id and f.fire_time == firing.fire_time
-            for f in self._view.rows("firings")
-        ):
+        if (firing.schedule_id, firing.fire_time) in self._taken():
             raise Conflict(
                 f"schedule {firing.schedule_id} already fired at {firing.fire_time.isoformat()}",
                 field="fire_time",
@@ -467,6 +497,77 @@ class FakeScheduleRepository(_FakeRepository):
         found.sort(key=lambda f: (f.fire_time, f.id), reverse=True)
         return [_copy(f) for f in found[:limit]]
 
+    # --- arming ahead -----------------------------------------------------------------
+
+    async def arm(self, firings: Sequence[tuple[ScheduleFiring, Job]]) -> None:
+        new = [(f.schedule_id, f.fire_time) for f, _ in firings]
+        if len(set(new)) != len(new) or self._taken() & set(new):
+            raise Conflict("one of these fire times was recorded already", field="fire_time")
+        for firing, job in firings:
+            _require_parent(self._view, "schedules", "schedule", firing.schedule_id)
+            _require_parent(self._view, "scripts", "script", job.script_id)
+            job.id, job.version = self._view.store.next_id("jobs"), 1
+            firing.id, firing.job_id = self._view.store.next_id("firings"), job.id
+            self._view.put("armed", firing.id, _Armed(id=firing.id, firing=firing, job=job))
+
+    async def lock_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
+        due = [a for a in self._view.rows("armed") if a.firing.fire_time <= now]
+        due.sort(key=lambda a: (a.firing.fire_time, a.id))
+        return [a.as_armed() for a in due[:limit]]
+
+    async def fire_armed(
+        self, armed: Sequence[ArmedFiring], now: datetime
+    ) -> builtins.list[ArmedFiring]:
+        fired = []
+        for seen in armed:
+            row: _Armed | None = self._view.get("armed", seen.firing_id)
+            if row is None:
+                raise ConcurrentUpdate("armed firings changed since they were read")
+            script = self._view.get("scripts", row.job.script_id)
+            image = self._view.get("images", script.image_id) if script is not None else None
+            if (
+                script is None
+                or image is None
+                or (script.current_revision, image.id, image.status, image.tag)
+                != (seen.revision, seen.image_id, ImageStatus.BUILT, seen.image_tag)
+                or image.tag is None
+            ):
+                continue
+            # Checked again on commit: a database would have made the loser wait here.
+            self._view.expect_unchanged("armed", row.id)
+            self._view.remove("armed", row.id)
+            job, firing = _copy(row.job), _copy(row.firing)
+            job.status, job.created_at = JobStatus.QUEUED, now
+            firing.outcome, firing.recorded_at = FiringOutcome.FIRED, now
+            self._view.put("jobs", job.require_id, job)
+            self._view.put("firings", row.id, firing)
+            fired.append(seen)
+        return fired
+
+    async def disarm(self, schedule_ids: Iterable[int]) -> dict[int, datetime]:
+        wanted = set(schedule_ids)
+        earliest: dict[int, datetime] = {}
+        for row in list(self._view.rows("armed")):
+            schedule_id = row.firing.schedule_id
+            if schedule_id in wanted:
+                self._view.expect_unchanged("armed", row.id)
+                self._view.remove("armed", row.id)
+                fire_time = row.firing.fire_time
+                earliest[schedule_id] = min(fire_time, earliest.get(schedule_id, fire_time))
+        for schedule_id, fire_time in earliest.items():
+            schedule = self._view.get("schedules", schedule_id)
+            if schedule is None or not schedule.enabled:
+                continue
+            if schedule.next_run_at is None or schedule.next_run_at > fire_time:
+                self._view.expect_unchanged("schedules", schedule_id)
+                moved = _copy(schedule)
+                moved.next_run_at, moved.version = fire_time, schedule.version + 1
+                self._view.put("schedules", schedule_id, moved)
+        return earliest
+
+    async def next_armed_time(self) -> datetime | None:
+        return min((a.firing.fire_time for a in self._view.rows("armed")), default=None)
+
 
 def _get_many(repository: _FakeRepository, table: str, row_ids: Iterable[int]) -> dict[int, Any]:
     found = (repository._view.get(table, row_id) for row_id in set(row_ids))
@@ -483,6 +584,9 @@ def _drop_orphan_firings(view: _View) -> None:
     for firing in list(view.rows("firings")):
         if view.get("schedules", firing.schedule_id) is None:
             view.remove("firings", firing.id)
+    for armed in list(view.rows("armed")):  # and their armed jobs, which nothing reads
+        if view.get("schedules", armed.firing.schedule_id) is None:
+            view.remove("armed", armed.id)
 
 
 class FakeUnitOfWork:

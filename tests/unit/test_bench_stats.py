@@ -127,3 +127,12 @@ def test_sizes_are_full_quick_or_overridden():
 def test_summary_nan_becomes_none():
     summary = Summary(n=1, median=math.nan, p90=1.0, p99=1.0, min=1.0, max=1.0, mean=float("nan"))
     assert summary.median is None and summary.mean is None and summary.p90 == 1.0
+
+
+def test_visible_times_come_from_the_poll_that_first_counted_each_firing():
+    from bench.scheduling import visible_ms
+
+    # Polls at -0.5 s (none yet), 0.05 s (3 committed), 0.06 s (same), 0.2 s (all 5).
+    progress = [(-0.5, 0), (0.05, 3), (0.06, 3), (0.2, 5)]
+    assert visible_ms(progress) == [50.0, 50.0, 50.0, 200.0, 200.0]
+    assert visible_ms([]) == []

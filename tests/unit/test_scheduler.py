@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scripter.domain.errors import NotFound
 from scripter.domain.events import (
     DomainEvent,
     JobCancelRequested,
@@ -153,8 +154,10 @@ async def test_nothing_fires_before_its_time_or_when_disabled(world: World):
     await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=1))
     await world.add_schedule(script_id, enabled=False, next_run_at=T0 - timedelta(seconds=5))
     report = await world.scheduler().tick()
-    assert report.attempted == 0
+    assert (report.fired, report.skipped, report.flipped) == (0, 0, 0)
+    assert report.armed == 1  # the enabled one, due in a second: written ahead, unseen
     assert await world.jobs() == []
+    assert await world.events() == []
 
 
 async def test_a_tick_run_twice_for_the_same_instant_creates_one_job(world: World):
@@ -304,7 +307,7 @@ async def test_each_due_fire_time_of_a_late_scheduler_fires_in_order(world: Worl
     script_id = await world.add_script()
     schedule_id = await world.add_schedule(script_id, cron="* * * * * *")
     world.clock.advance(seconds=3)  # within the misfire grace: late, not missed
-    scheduler = world.scheduler()
+    scheduler = world.scheduler(settings=SchedulerSettings(arm_ahead_seconds=0))
     while (await scheduler.tick()).attempted:
         pass
     times = [f.fire_time for f in await world.firings(schedule_id)]
@@ -519,6 +522,238 @@ async def test_an_unexpected_error_is_retried_later_not_in_a_hot_loop(
     world.clock.advance(seconds=10)
     assert (await scheduler.tick()).fired == 1
     assert len(await world.firings(schedule_id)) == 1
+
+
+# --- arming ahead ----------------------------------------------------------------------------
+
+
+async def armed_rows(world: World) -> int:
+    """Armed firings stored (committed), which no read of jobs or firings shows."""
+    return len(world.store.tables["armed"])
+
+
+def armed_firings(world: World) -> list[ScheduleFiring]:
+    return [armed.firing for armed in world.store.tables["armed"].values()]
+
+
+async def test_a_schedule_due_soon_is_armed_unseen_and_fires_at_its_time(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(script_id, args=["--x"], next_run_at=fire_at)
+    scheduler = world.scheduler()
+
+    report = await scheduler.tick()
+
+    assert (report.armed, report.fired) == (1, 0)
+    assert await armed_rows(world) == 1
+    # Nothing of it shows before its time: no job, no firing, no event.
+    assert await world.jobs() == [] and await world.firings(schedule_id) == []
+    assert await world.events() == []
+    (armed,) = world.store.tables["armed"].values()
+    async with world.store.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.jobs.get(armed.job.require_id)
+    # The claim moved the schedule on, as a firing does.
+    assert (await world.schedule(schedule_id)).next_run_at == T0 + timedelta(minutes=1)
+    assert (await scheduler.tick()).attempted == 0  # armed once, not again
+
+    world.clock.set(fire_at + timedelta(seconds=0.01))
+    report = await scheduler.tick()
+
+    assert (report.fired, report.flipped) == (1, 1)
+    (job,) = await world.jobs()
+    assert (job.status, job.args, job.schedule_id) == (JobStatus.QUEUED, ["--x"], schedule_id)
+    assert job.created_at == fire_at + timedelta(seconds=0.01)  # the flip's time
+    (firing,) = await world.firings(schedule_id)
+    assert (firing.fire_time, firing.outcome, firing.job_id) == (
+        fire_at,
+        FiringOutcome.FIRED,
+        job.id,
+    )
+    assert firing.lateness_seconds == pytest.approx(0.01)
+    events = await world.events()
+    assert [(type(e), getattr(e, "job_id", None)) for e in events] == [
+        (ScheduleFired, job.id),
+        (JobRequested, job.id),
+    ]
+    assert await armed_rows(world) == 0
+
+
+async def test_an_armed_firing_fires_once_whatever_the_schedulers_or_ticks(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(script_id, next_run_at=fire_at)
+    await world.scheduler().tick()  # this scheduler arms, then "crashes"
+    world.clock.set(fire_at)
+    first, second = world.scheduler(), world.scheduler()
+
+    reports = await asyncio.gather(first.tick(), second.tick(), first.tick())
+
+    assert sum(r.fired for r in reports) == 1
+    (firing,) = await world.firings(schedule_id)
+    assert firing.fire_time == fire_at and len(await world.jobs()) == 1
+
+
+async def test_disabling_an_armed_schedule_stops_it_at_once(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=5))
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    service = ScheduleService(uow=world.store.uow, clock=world.clock)
+
+    await service.update(schedule_id, SchedulePatch(enabled=False))
+
+    assert await armed_rows(world) == 0
+    assert (await world.schedule(schedule_id)).next_run_at is None
+    world.clock.advance(seconds=5)
+    assert (await scheduler.tick()).attempted == 0
+    assert await world.jobs() == [] and await world.firings(schedule_id) == []
+
+
+async def test_changing_an_armed_schedule_fires_the_new_settings_at_the_same_time(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(script_id, args=["--old"], next_run_at=fire_at)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    service = ScheduleService(uow=world.store.uow, clock=world.clock)
+
+    await service.update(schedule_id, SchedulePatch(args=["--new"]))
+
+    # Back to the armed time (a change of args keeps the next run), re-armed later.
+    assert (await world.schedule(schedule_id)).next_run_at == fire_at
+    assert (await scheduler.tick()).armed == 1
+    world.clock.set(fire_at)
+    assert (await scheduler.tick()).flipped == 1
+    (job,) = await world.jobs()
+    assert job.args == ["--new"]
+
+
+async def test_deleting_an_armed_schedule_leaves_no_armed_job(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=5))
+    await world.scheduler().tick()
+    await ScheduleService(uow=world.store.uow, clock=world.clock).delete(schedule_id)
+    assert await armed_rows(world) == 0
+    world.clock.advance(seconds=5)
+    assert (await world.scheduler().tick()).attempted == 0
+
+
+async def test_a_new_revision_after_arming_runs_the_new_revision(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(script_id, next_run_at=fire_at)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    async with world.store.uow() as uow:  # a save of the script in between
+        script = await uow.scripts.get(script_id)
+        script.current_revision = 2
+        await uow.scripts.update(script)
+        await uow.commit()
+    world.clock.set(fire_at + timedelta(seconds=0.1))
+
+    report = await scheduler.tick()
+
+    # Disarmed and fired the ordinary way in the same pass, once.
+    assert (report.flipped, report.fired) == (0, 1)
+    (job,) = await world.jobs()
+    assert job.revision == 2
+    (firing,) = await world.firings(schedule_id)
+    assert (firing.fire_time, firing.job_id) == (fire_at, job.id)
+    assert await armed_rows(world) == 0
+
+
+async def test_an_image_destroyed_after_arming_is_a_skipped_firing_with_the_reason(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(script_id, next_run_at=fire_at)
+    scheduler = world.scheduler()
+    await scheduler.tick()
+    async with world.store.uow() as uow:
+        script = await uow.scripts.get(script_id)
+        image = await uow.images.get(script.image_id)
+        image.status, image.tag = ImageStatus.DORMANT, None
+        await uow.images.update(image)
+        await uow.commit()
+    world.clock.set(fire_at)
+
+    assert (await scheduler.tick()).skipped == 1
+
+    (firing,) = await world.firings(schedule_id)
+    assert firing.outcome == FiringOutcome.SKIPPED
+    assert firing.reason is not None and firing.reason.startswith("no job started: image")
+    assert await world.jobs() == [] and await armed_rows(world) == 0
+
+
+@pytest.mark.parametrize("policy", [MisfirePolicy.SKIP, MisfirePolicy.RUN_ONCE])
+async def test_armed_firings_missed_while_no_scheduler_ran_follow_the_misfire_policy(
+    world: World, policy: MisfirePolicy
+):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    schedule_id = await world.add_schedule(
+        script_id, cron="* * * * * *", misfire_policy=policy, next_run_at=fire_at
+    )
+    while (await world.scheduler().tick()).armed:  # armed up to 10 s ahead
+        pass
+    assert await armed_rows(world) == 6
+    world.clock.set(T0 + timedelta(hours=1))  # every scheduler was down meanwhile
+
+    scheduler = world.scheduler()
+    while (await scheduler.tick()).attempted:
+        pass
+
+    firings = await world.firings(schedule_id)
+    if policy == MisfirePolicy.SKIP:
+        # One summary for the missed ones; then, as ever, those within the grace.
+        summary, *in_grace = firings
+        assert (summary.fire_time, summary.outcome) == (fire_at, FiringOutcome.SKIPPED)
+        assert summary.reason is not None and "(misfire policy skip)" in summary.reason
+        grace_start = T0 + timedelta(hours=1) - timedelta(seconds=60)
+        assert all(f.fire_time >= grace_start for f in in_grace)
+    else:
+        assert [f.outcome for f in firings] == [FiringOutcome.FIRED]
+        assert firings[0].fire_time == T0 + timedelta(hours=1)
+        assert len(await world.jobs()) == 1
+    assert all(f.fire_time > T0 + timedelta(hours=1) for f in armed_firings(world))
+
+
+async def test_overlap_policies_other_than_allow_are_never_armed(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(
+        script_id, overlap_policy=OverlapPolicy.SKIP, next_run_at=T0 + timedelta(seconds=5)
+    )
+    assert (await world.scheduler().tick()).armed == 0
+
+
+async def test_arming_ahead_can_be_turned_off(world: World):
+    script_id = await world.add_script()
+    await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=5))
+    off = SchedulerSettings(arm_ahead_seconds=0)
+    assert (await world.scheduler(settings=off).tick()).armed == 0
+    assert await armed_rows(world) == 0
+
+
+async def test_the_loop_wakes_to_arm_ahead_and_again_exactly_at_the_fire_time(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=30)
+    schedule_id = await world.add_schedule(script_id, cron="30 0 12 * * *", next_run_at=fire_at)
+    waits: list[float] = []
+
+    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        world.clock.advance(seconds=seconds)
+        if len(waits) == 3:
+            scheduler.stop()
+
+    settings = SchedulerSettings(recheck_seconds=3600, arm_ahead_seconds=10)
+    scheduler = world.scheduler(settings=settings, wait=moving_clock)
+    await asyncio.wait_for(scheduler.run(), timeout=5)
+
+    # Until 10 s before, when it arms; then the fire time; then (nothing left) the longest.
+    assert waits == [20.0, 10.0, 3600.0]
+    (firing,) = await world.firings(schedule_id)
+    assert (firing.fire_time, firing.lateness_seconds) == (fire_at, 0.0)
 
 
 # --- sleeping and waking -------------------------------------------------------------------

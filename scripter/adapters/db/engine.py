@@ -35,7 +35,17 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     sa_url = make_url(url)
     if sa_url.get_backend_name() != "sqlite":
         # pre_ping and recycle: MariaDB closes idle connections after wait_timeout.
-        return create_async_engine(sa_url, pool_pre_ping=True, pool_recycle=MARIADB_POOL_RECYCLE_S)
+        # READ COMMITTED: InnoDB's default REPEATABLE READ takes next-key (gap)
+        # locks on every locking read and UPDATE of an index range, and two
+        # schedulers flipping disjoint armed firings of the same range deadlocked on
+        # them. Nothing here relies on a repeatable snapshot: every write is
+        # conditional (a version, a next_run_at, a status) or unique-keyed.
+        return create_async_engine(
+            sa_url,
+            pool_pre_ping=True,
+            pool_recycle=MARIADB_POOL_RECYCLE_S,
+            isolation_level="READ COMMITTED",
+        )
 
     database = sa_url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -192,6 +192,10 @@ jobs = Table(
     Column("engine_id", String(128)),
     # The Docker image the container ran (image_tag moves to each rebuild).
     Column("docker_image_id", String(255)),
+    # Written ahead of its fire time by the scheduler, not a job yet: no read sees
+    # it (``repositories.jobs.VISIBLE``). No index: the flip clears it for thousands
+    # of jobs at once, and an index would double that work.
+    Column("armed", Boolean, nullable=False, server_default="0"),
     # The job list pages newest first, per script or per status, or both: without
     # the third, a script's page of a status it has few jobs in walks all its jobs.
     Index(None, "script_id", "id"),
@@ -239,6 +243,9 @@ schedule_firings = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     # A fire time happens once, whatever the number of schedulers or redeliveries.
     UniqueConstraint("schedule_id", "fire_time"),
+    # The scheduler's armed firings due by now, earliest first (few rows are armed;
+    # without it every tick would scan the whole history).
+    Index(None, "outcome", "fire_time"),
     **TABLE_OPTIONS,
 )
 

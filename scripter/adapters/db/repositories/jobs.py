@@ -9,13 +9,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, false, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripter.adapters.db.repositories._base import SqlRepository, translate
 from scripter.adapters.db.tables import engine_heartbeats, jobs
 from scripter.domain.errors import Conflict, NotFound
 from scripter.domain.jobs import Job, JobStatus, JobTrigger
+
+VISIBLE = jobs.c.armed == false()
+"""Every read of jobs asks for this. A job the scheduler wrote ahead of its fire
+time (``ArmedFiring``) is stored ``queued`` with ``armed`` set, and no read returns
+it until the flip at the fire time clears ``armed``. A flag, not a status of its
+own: the flip then changes no indexed column (a status change rewrote two indexes
+per job and took most of the flip of a burst)."""
+ARMED = "armed"
+"""The stored outcome of an armed firing (see ``VISIBLE``)."""
 
 
 def _values(job: Job) -> dict[str, Any]:
@@ -70,6 +80,25 @@ def _job(row: Any) -> Job:
     )
 
 
+async def insert_jobs(
+    session: AsyncSession, new_jobs: Sequence[Job], *, armed: bool = False
+) -> None:
+    """Insert ``new_jobs`` in one statement (batched by SQLAlchemy), setting each
+    one's id and version; ``armed``: stored as armed, whatever their status."""
+    if not new_jobs:
+        return
+    statement = insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
+    rows = [{**_values(job), "version": 1, "armed": armed} for job in new_jobs]
+    try:
+        result = await session.execute(statement, rows)
+    except IntegrityError as exc:
+        missing = NotFound("a script of these jobs was not found", field="script_id")
+        raise translate(exc, foreign_key=missing) from exc
+    for job, (job_id,) in zip(new_jobs, result.all(), strict=True):
+        job.id = int(job_id)
+        job.version = 1
+
+
 def _no_script(script_id: int) -> NotFound:
     return NotFound(f"script {script_id} not found", field="script_id")
 
@@ -84,22 +113,15 @@ class SqlJobRepository(SqlRepository):
 
     async def add_many(self, new_jobs: Sequence[Job]) -> None:
         """Insert them all in one statement (batched by SQLAlchemy); each gets its id."""
-        if not new_jobs:
-            return
-        statement = insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
-        rows = [{**_values(job), "version": 1} for job in new_jobs]
-        try:
-            result = await self._session.execute(statement, rows)
-        except IntegrityError as exc:
-            missing = NotFound("a script of these jobs was not found", field="script_id")
-            raise translate(exc, foreign_key=missing) from exc
-        for job, (job_id,) in zip(new_jobs, result.all(), strict=True):
-            job.id = int(job_id)
-            job.version = 1
+        await insert_jobs(self._session, new_jobs)
+        for job in new_jobs:
             self._track(job)
 
     async def get(self, job_id: int) -> Job:
-        return self._seen(_job(await self._get_row(job_id)))
+        row = await self._fetch_one(select(jobs).where(jobs.c.id == job_id, VISIBLE))
+        if row is None:
+            raise self._not_found(job_id)
+        return self._seen(_job(row))
 
     async def update(self, job: Job) -> None:
         await self._update_aggregate(job, _values(job), foreign_key=_no_script(job.script_id))
@@ -112,7 +134,7 @@ class SqlJobRepository(SqlRepository):
         before_id: int | None = None,
         limit: int = 50,
     ) -> builtins.list[Job]:
-        statement = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+        statement = select(jobs).where(VISIBLE).order_by(jobs.c.id.desc()).limit(limit)
         if script_id is not None:
             statement = statement.where(jobs.c.script_id == script_id)
         if status is not None:
@@ -123,13 +145,13 @@ class SqlJobRepository(SqlRepository):
 
     async def list_unfinished(self) -> builtins.list[Job]:
         unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-        statement = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.id)
+        statement = select(jobs).where(jobs.c.status.in_(unfinished), VISIBLE).order_by(jobs.c.id)
         return self._all(await self._fetch_all(statement))
 
     async def has_unfinished(self, script_id: int) -> bool:
         unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
         statement = select(
-            exists().where(jobs.c.script_id == script_id, jobs.c.status.in_(unfinished))
+            exists().where(jobs.c.script_id == script_id, jobs.c.status.in_(unfinished), VISIBLE)
         )
         return bool(await self._session.scalar(statement))
 
@@ -138,7 +160,7 @@ class SqlJobRepository(SqlRepository):
         unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
         statement = (
             select(jobs)
-            .where(jobs.c.status.in_(unfinished), jobs.c.schedule_id == schedule_id)
+            .where(jobs.c.status.in_(unfinished), jobs.c.schedule_id == schedule_id, VISIBLE)
             .order_by(jobs.c.id)
         )
         return self._all(await self._fetch_all(statement))
@@ -149,7 +171,7 @@ class SqlJobRepository(SqlRepository):
         finished = [s.value for s in JobStatus if s.is_final]
         base = (
             select(jobs)
-            .where(jobs.c.script_id == script_id, jobs.c.status.in_(finished))
+            .where(jobs.c.script_id == script_id, jobs.c.status.in_(finished), VISIBLE)
             .order_by(jobs.c.id.desc())
         )
         rows: dict[int, Any] = {}

@@ -5,17 +5,31 @@ from __future__ import annotations
 # Repositories have a method named ``list``: in their class bodies the builtin
 # must be spelled ``builtins.list``.
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from scripter.adapters.db.repositories._base import SqlRepository, translate
-from scripter.adapters.db.tables import schedule_firings, schedules
-from scripter.domain.errors import Conflict, NotFound
+from scripter.adapters.db.repositories.jobs import ARMED, insert_jobs
+from scripter.adapters.db.tables import images, jobs, schedule_firings, schedules, scripts
+from scripter.domain.errors import ConcurrentUpdate, Conflict, NotFound
+from scripter.domain.images import ImageStatus
+from scripter.domain.jobs import Job
 from scripter.domain.schedules import (
+    ArmedFiring,
     FiringOutcome,
     MisfirePolicy,
     OverlapPolicy,
@@ -82,6 +96,18 @@ def _firing_values(firing: ScheduleFiring) -> dict[str, Any]:
     }
 
 
+_SLICE = 5000
+"""Ids in one ``IN (...)`` (SQLite caps the parameters of a statement)."""
+
+
+def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (ids)`` with the ids written into the statement: thousands of
+    bound parameters cost the flip of a burst more time than its UPDATEs (they are
+    ints, so nothing needs escaping)."""
+    listed = ",".join(str(int(i)) for i in ids)
+    return column.op("IN")(literal_column(f"({listed})")).self_group()
+
+
 def _no_script(script_id: int) -> NotFound:
     return NotFound(f"script {script_id} not found", field="script_id")
 
@@ -111,7 +137,9 @@ class SqlScheduleRepository(SqlRepository):
         )
 
     async def delete(self, schedule_id: int) -> None:
-        # Its firings go with it (ON DELETE CASCADE); its jobs stay, as history.
+        # Its firings go with it (ON DELETE CASCADE); its jobs stay, as history,
+        # except armed ones, which are not history yet.
+        await self.disarm([schedule_id])
         await self._delete(schedule_id)
 
     async def due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
@@ -240,7 +268,151 @@ class SqlScheduleRepository(SqlRepository):
         )
         if before is not None:
             statement = statement.where(schedule_firings.c.fire_time < before)
+        statement = statement.where(schedule_firings.c.outcome != ARMED)
         return [_firing(row) for row in await self._fetch_all(statement)]
+
+    # --- arming ahead -----------------------------------------------------------------
+
+    async def arm(self, firings: Sequence[tuple[ScheduleFiring, Job]]) -> None:
+        if not firings:
+            return
+        await insert_jobs(self._session, [job for _, job in firings], armed=True)
+        rows = []
+        for firing, job in firings:
+            firing.job_id = job.require_id
+            rows.append({**_firing_values(firing), "outcome": ARMED})
+        statement = insert(schedule_firings).returning(
+            schedule_firings.c.id, sort_by_parameter_order=True
+        )
+        try:
+            result = await self._session.execute(statement, rows)
+        except IntegrityError as exc:
+            taken = Conflict("one of these fire times was recorded already", field="fire_time")
+            missing = NotFound("a schedule of these firings was not found", field="schedule_id")
+            raise translate(exc, unique=taken, foreign_key=missing) from exc
+        for (firing, _), (firing_id,) in zip(firings, result.all(), strict=True):
+            firing.id = int(firing_id)
+
+    async def lock_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
+        # The (outcome, fire_time) index finds the few armed rows; FOR UPDATE locks
+        # the firings and their jobs, and SKIP LOCKED lets schedulers side by side
+        # take disjoint sets (as in lock_due).
+        f, j = schedule_firings, jobs
+        statement = (
+            select(
+                f.c.id,
+                f.c.schedule_id,
+                f.c.fire_time,
+                f.c.job_id,
+                j.c.script_id,
+                j.c.revision,
+                j.c.image_id,
+                j.c.image_tag,
+            )
+            .join(j, j.c.id == f.c.job_id)
+            .where(f.c.outcome == ARMED, f.c.fire_time <= now)
+            .order_by(f.c.fire_time, f.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await self._execute(statement)).all()
+        return [ArmedFiring._make(row) for row in rows]
+
+    async def fire_armed(
+        self, armed: Sequence[ArmedFiring], now: datetime
+    ) -> builtins.list[ArmedFiring]:
+        fireable = await self._still_fireable(armed)
+        fired: builtins.list[ArmedFiring] = []
+        # In slices: SQLite caps the parameters of one statement.
+        for start in range(0, len(fireable), _SLICE):
+            part = fireable[start : start + _SLICE]
+            moved = await self._execute(
+                update(jobs)
+                .where(_among(jobs.c.id, [a.job_id for a in part]), jobs.c.armed == true())
+                .values(armed=False, created_at=now)
+            )
+            if moved.rowcount != len(part):
+                # Someone flipped or disarmed some of them since we read them (only
+                # possible where nothing was locked: SQLite): leave it to the caller.
+                raise ConcurrentUpdate("armed firings changed since they were read")
+            await self._execute(
+                update(schedule_firings)
+                .where(_among(schedule_firings.c.id, [a.firing_id for a in part]))
+                .values(outcome=FiringOutcome.FIRED.value, recorded_at=now)
+            )
+            fired.extend(part)
+        return fired
+
+    async def _still_fireable(self, armed: Sequence[ArmedFiring]) -> builtins.list[ArmedFiring]:
+        """Those of ``armed`` whose script is at the armed revision and whose image
+        is still built under the armed tag (one read per script)."""
+        script_ids = {a.script_id for a in armed}
+        if not script_ids:
+            return []
+        current = {
+            row.id: (row.current_revision, row.image_id, row.status, row.tag)
+            for row in await self._execute(
+                select(
+                    scripts.c.id,
+                    scripts.c.current_revision,
+                    images.c.id.label("image_id"),
+                    images.c.status,
+                    images.c.tag,
+                )
+                .join(images, images.c.id == scripts.c.image_id)
+                .where(scripts.c.id.in_(script_ids))
+            )
+        }
+        built = ImageStatus.BUILT.value
+        return [
+            a
+            for a in armed
+            if current.get(a.script_id) == (a.revision, a.image_id, built, a.image_tag)
+            and a.image_tag is not None
+        ]
+
+    async def disarm(self, schedule_ids: Iterable[int]) -> dict[int, datetime]:
+        ids = sorted(set(schedule_ids))
+        if not ids:
+            return {}
+        f = schedule_firings
+        rows = await self._fetch_all(
+            select(f.c.id, f.c.schedule_id, f.c.fire_time, f.c.job_id).where(
+                f.c.schedule_id.in_(ids), f.c.outcome == ARMED
+            )
+        )
+        if not rows:
+            return {}
+        earliest: dict[int, datetime] = {}
+        for row in rows:
+            seen = earliest.get(row["schedule_id"])
+            if seen is None or row["fire_time"] < seen:
+                earliest[row["schedule_id"]] = row["fire_time"]
+        await self._execute(delete(f).where(f.c.id.in_([row["id"] for row in rows])))
+        await self._execute(
+            delete(jobs).where(
+                jobs.c.id.in_([row["job_id"] for row in rows]), jobs.c.armed == true()
+            )
+        )
+        for schedule_id, fire_time in earliest.items():
+            # Back to the armed time: the claim that armed it moved it past.
+            await self._execute(
+                update(schedules)
+                .where(
+                    schedules.c.id == schedule_id,
+                    schedules.c.enabled == true(),
+                    or_(schedules.c.next_run_at.is_(None), schedules.c.next_run_at > fire_time),
+                )
+                .values(next_run_at=fire_time, version=schedules.c.version + 1)
+            )
+        return earliest
+
+    async def next_armed_time(self) -> datetime | None:
+        statement = select(func.min(schedule_firings.c.fire_time)).where(
+            schedule_firings.c.outcome == ARMED
+        )
+        earliest: datetime | None = await self._session.scalar(statement)
+        return earliest
 
     def _all(self, rows: builtins.list[Any]) -> builtins.list[Schedule]:
         return [self._seen(_schedule(row)) for row in rows]
