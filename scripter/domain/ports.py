@@ -251,6 +251,14 @@ class ScheduleRepository(Protocol):
         """The earliest fire time of any armed firing."""
         ...
 
+    async def armed_times(
+        self, schedule_ids: Iterable[int] | None = None, *, limit: int | None = None
+    ) -> dict[int, datetime]:
+        """The earliest armed fire time of each of these schedules that has one (all
+        schedules: None), soonest first, at most ``limit`` of them. An armed time is
+        the schedule's real next run: arming moved ``next_run_at`` past it."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over all repositories.

@@ -220,16 +220,18 @@ class Scheduler:
         return max(min(recheck, (next_due - now).total_seconds()), 0.0)
 
     async def _next_due_time(self) -> datetime | None:
-        """When there is something to do next: a schedule to fire, to arm (its fire
-        time minus ``arm_ahead_seconds``), or armed firings to flip."""
+        """When there is something to do next: armed firings to flip, or a schedule
+        to arm (its fire time minus ``arm_ahead_seconds``) or, once that moment has
+        passed and it is still not armed (it cannot be: overlap ``skip``, an image
+        not built), to fire at its fire time."""
         async with self._uow() as uow:
             due = await uow.schedules.next_due_time()
-            ahead = self._settings.arm_ahead_seconds
-            if ahead <= 0:
+            ahead = timedelta(seconds=self._settings.arm_ahead_seconds)
+            if not ahead:
                 return due
             armed = await uow.schedules.next_armed_time()
-        if due is not None:
-            due -= timedelta(seconds=ahead)
+        if due is not None and due - ahead > self._clock.now():
+            due -= ahead
         return min((t for t in (due, armed) if t is not None), default=None)
 
     # --- one pass -------------------------------------------------------------------

@@ -14,13 +14,14 @@ stores under that name, so a client can send back what it was shown.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from scripter.domain.clock import Clock, utc
 from scripter.domain.cron import CronSchedule
-from scripter.domain.errors import ConcurrentUpdate, InvalidInput
+from scripter.domain.errors import ConcurrentUpdate, InvalidInput, NotFound
 from scripter.domain.ports import UnitOfWorkFactory
 from scripter.domain.schedules import (
     Schedule,
@@ -50,6 +51,9 @@ class ScheduleDetail:
     schedule: Schedule
     upcoming: list[datetime]
     """The next fire times (UTC), starting with ``next_run_at``; empty if disabled."""
+    next_run_at: datetime | None
+    """When it fires next: the stored ``next_run_at``, or the fire time the scheduler
+    armed before it (arming moves the stored one past it)."""
     description: str | None
     secret_names: frozenset[str]
     """The variables the script marks secret now (not when the schedule was saved):
@@ -70,6 +74,8 @@ class UpcomingRun:
 
     schedule: Schedule
     script_name: str
+    next_run_at: datetime
+    """As ``ScheduleDetail.next_run_at``."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -117,13 +123,15 @@ class ScheduleService:
         async with self._uow() as uow:
             script = await uow.scripts.get(script_id)
             schedules = await uow.schedules.list_by_script(script_id)
-        return [self._detail(s, script) for s in schedules]
+            armed = await uow.schedules.armed_times([s.require_id for s in schedules])
+        return [self._detail(s, script, armed.get(s.require_id)) for s in schedules]
 
     async def get(self, schedule_id: int) -> ScheduleDetail:
         async with self._uow() as uow:
             schedule = await uow.schedules.get(schedule_id)
             script = await uow.scripts.get(schedule.script_id)
-        return self._detail(schedule, script)
+            armed = await uow.schedules.armed_times([schedule_id])
+        return self._detail(schedule, script, armed.get(schedule_id))
 
     async def upcoming(self, limit: int = 10) -> builtins.list[UpcomingRun]:
         """The next ``limit`` runs over all scripts, soonest first (one query on the
@@ -131,15 +139,26 @@ class ScheduleService:
         if not 1 <= limit <= MAX_UPCOMING:
             raise InvalidInput(f"limit must be 1 to {MAX_UPCOMING}", field="limit")
         async with self._uow() as uow:
-            schedules = await uow.schedules.upcoming(limit)
-            scripts = await uow.scripts.get_many({s.script_id for s in schedules})
-        # A schedule goes with its script (ON DELETE CASCADE); the check only keeps a
-        # deletion between the two reads from failing the whole list.
-        return [
-            UpcomingRun(schedule=s, script_name=scripts[s.script_id].name)
-            for s in schedules
-            if s.script_id in scripts
+            listed = {s.require_id: s for s in await uow.schedules.upcoming(limit)}
+            # Those armed (due within seconds) fire before their stored next run.
+            armed = await uow.schedules.armed_times(limit=limit)
+            for schedule_id in armed.keys() - listed.keys():
+                with contextlib.suppress(NotFound):  # deleted in between
+                    listed[schedule_id] = await uow.schedules.get(schedule_id)
+            scripts = await uow.scripts.get_many({s.script_id for s in listed.values()})
+        runs = [
+            UpcomingRun(
+                schedule=s,
+                script_name=scripts[s.script_id].name,
+                next_run_at=min(t for t in (armed.get(i), s.next_run_at) if t is not None),
+            )
+            for i, s in listed.items()
+            # A schedule goes with its script (ON DELETE CASCADE); the check only keeps
+            # a deletion between the two reads from failing the whole list.
+            if s.script_id in scripts and (i in armed or s.next_run_at is not None)
         ]
+        runs.sort(key=lambda r: (r.next_run_at, r.schedule.require_id))
+        return runs[:limit]
 
     async def history(
         self, schedule_id: int, *, before: datetime | None = None, limit: int = 50
@@ -272,8 +291,12 @@ class ScheduleService:
             raise InvalidInput(f"cron {cron.cron!r} never fires", field="cron")
         schedule.next_run_at = first if schedule.enabled else None
 
-    def _detail(self, schedule: Schedule, script: Script) -> ScheduleDetail:
+    def _detail(
+        self, schedule: Schedule, script: Script, armed: datetime | None = None
+    ) -> ScheduleDetail:
+        """``armed``: the earliest fire time the scheduler armed, if any."""
         upcoming: builtins.list[datetime] = []
+        first = min((t for t in (armed, schedule.next_run_at) if t is not None), default=None)
         description = None
         try:
             cron = schedule.cron_schedule()
@@ -281,14 +304,12 @@ class ScheduleService:
             cron = None
         if cron is not None:
             description = cron.describe()
-            if schedule.next_run_at is not None:
-                upcoming = [
-                    schedule.next_run_at,
-                    *cron.upcoming(schedule.next_run_at, self._settings.upcoming - 1),
-                ]
+            if first is not None:
+                upcoming = [first, *cron.upcoming(first, self._settings.upcoming - 1)]
         return ScheduleDetail(
             schedule=schedule,
             upcoming=upcoming,
+            next_run_at=first,
             description=description,
             secret_names=frozenset(v.name for v in script.env if v.secret),
         )

@@ -813,6 +813,11 @@ async def test_armed_firings_and_jobs_are_seen_by_no_read(backend: Backend) -> N
             await uow.jobs.get(job.require_id)
         assert await uow.schedules.list_firings(schedule.require_id) == []
         assert await uow.schedules.next_armed_time() == T0
+        assert await uow.schedules.armed_times([schedule.require_id, 424242]) == {
+            schedule.require_id: T0
+        }
+        assert await uow.schedules.armed_times() == {schedule.require_id: T0}
+        assert await uow.schedules.armed_times([]) == {}
         # Not due before its time; due at it.
         assert await uow.schedules.lock_armed(T0 - timedelta(microseconds=1), limit=10) == []
         (armed,) = await uow.schedules.lock_armed(T0, limit=10)
@@ -823,6 +828,29 @@ async def test_armed_firings_and_jobs_are_seen_by_no_read(backend: Backend) -> N
         job.id,
     )
     assert (armed.script_id, armed.revision, armed.image_tag) == (script_id, 1, "scripter/built:1")
+
+
+async def test_armed_times_are_each_schedules_earliest_soonest_first(
+    backend: Backend,
+) -> None:
+    _, (late, early), _ = await seed_armed(backend, 2, fire_time=T0 + timedelta(minutes=1))
+    async with backend.uow() as uow:
+        job = new_job(late.script_id, trigger=JobTrigger.SCHEDULE, schedule_id=early.require_id)
+        firing = ScheduleFiring(
+            schedule_id=early.require_id,
+            fire_time=T0,
+            outcome=FiringOutcome.FIRED,
+            recorded_at=T0,
+        )
+        await uow.schedules.arm([(firing, job)])
+        await uow.commit()
+    async with backend.uow() as uow:
+        soonest = await uow.schedules.armed_times()
+        assert list(soonest.items()) == [
+            (early.require_id, T0),
+            (late.require_id, T0 + timedelta(minutes=1)),
+        ]
+        assert await uow.schedules.armed_times(limit=1) == {early.require_id: T0}
 
 
 async def test_an_armed_fire_time_is_taken(backend: Backend) -> None:

@@ -565,6 +565,18 @@ class FakeScheduleRepository(_FakeRepository):
                 self._view.put("schedules", schedule_id, moved)
         return earliest
 
+    async def armed_times(
+        self, schedule_ids: Iterable[int] | None = None, *, limit: int | None = None
+    ) -> dict[int, datetime]:
+        wanted = None if schedule_ids is None else set(schedule_ids)
+        earliest: dict[int, datetime] = {}
+        for armed in self._view.rows("armed"):
+            schedule_id, fire_time = armed.firing.schedule_id, armed.firing.fire_time
+            if wanted is None or schedule_id in wanted:
+                earliest[schedule_id] = min(fire_time, earliest.get(schedule_id, fire_time))
+        soonest = sorted(earliest.items(), key=lambda item: (item[1], item[0]))
+        return dict(soonest[:limit] if limit is not None else soonest)
+
     async def next_armed_time(self) -> datetime | None:
         return min((a.firing.fire_time for a in self._view.rows("armed")), default=None)
 

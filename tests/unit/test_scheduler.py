@@ -718,6 +718,56 @@ async def test_armed_firings_missed_while_no_scheduler_ran_follow_the_misfire_po
     assert all(f.fire_time > T0 + timedelta(hours=1) for f in armed_firings(world))
 
 
+async def test_an_armed_schedule_shows_its_armed_time_as_its_next_run(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    armed_id = await world.add_schedule(script_id, cron="* * * * * *", next_run_at=fire_at)
+    later_id = await world.add_schedule(script_id, next_run_at=T0 + timedelta(minutes=3))
+    while (await world.scheduler().tick()).armed:
+        pass
+    # Arming moved the stored next run past every armed time ...
+    assert (await world.schedule(armed_id)).next_run_at == T0 + timedelta(seconds=11)
+    service = ScheduleService(uow=world.store.uow, clock=world.clock)
+
+    # ... but what a client sees is the real next run, and the ones after it.
+    detail = await service.get(armed_id)
+    assert detail.next_run_at == fire_at
+    assert detail.upcoming == [fire_at + timedelta(seconds=n) for n in range(5)]
+    (listed, _) = await service.list_for_script(script_id)
+    assert listed.next_run_at == fire_at
+    upcoming = await service.upcoming(limit=10)
+    assert [(r.schedule.require_id, r.next_run_at) for r in upcoming] == [
+        (armed_id, fire_at),
+        (later_id, T0 + timedelta(minutes=3)),
+    ]
+    assert [r.schedule.require_id for r in await service.upcoming(limit=1)] == [armed_id]
+
+
+async def test_the_loop_wakes_exactly_at_the_fire_time_of_what_cannot_be_armed(world: World):
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(
+        script_id,
+        cron="5 0 12 * * *",
+        overlap_policy=OverlapPolicy.SKIP,  # decided at the fire time: never armed
+        next_run_at=T0 + timedelta(seconds=5),
+    )
+    waits: list[float] = []
+
+    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        world.clock.advance(seconds=seconds)
+        if len(waits) == 2:
+            scheduler.stop()
+
+    settings = SchedulerSettings(recheck_seconds=3600, arm_ahead_seconds=10)
+    scheduler = world.scheduler(settings=settings, wait=moving_clock)
+    await asyncio.wait_for(scheduler.run(), timeout=5)
+
+    assert waits == [5.0, 3600.0]
+    (firing,) = await world.firings(schedule_id)
+    assert (firing.outcome, firing.lateness_seconds) == (FiringOutcome.FIRED, 0.0)
+
+
 async def test_overlap_policies_other_than_allow_are_never_armed(world: World):
     script_id = await world.add_script()
     await world.add_schedule(

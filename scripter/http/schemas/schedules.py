@@ -185,7 +185,7 @@ def schedule_out(detail: ScheduleDetail) -> Schedule:
         overlap_policy=s.overlap_policy,
         args=None if s.args is None else list(s.args),
         env=detail.shown_env(),
-        next_run_at=s.next_run_at,
+        next_run_at=detail.next_run_at,
         next_runs=fire_times(detail.upcoming, s.timezone),
         description=detail.description,
         created_at=s.created_at,
@@ -195,13 +195,11 @@ def schedule_out(detail: ScheduleDetail) -> Schedule:
 
 def upcoming_out(run: UpcomingRun) -> UpcomingScheduledRun:
     s = run.schedule
-    # The repository lists only schedules that have a next run.
-    assert s.next_run_at is not None
     return UpcomingScheduledRun(
         schedule_id=s.require_id,
         script_id=s.script_id,
         script_name=run.script_name,
-        next_run_at=s.next_run_at,
+        next_run_at=run.next_run_at,
         cron=s.cron,
         timezone=s.timezone,
     )

@@ -407,6 +407,27 @@ class SqlScheduleRepository(SqlRepository):
             )
         return earliest
 
+    async def armed_times(
+        self, schedule_ids: Iterable[int] | None = None, *, limit: int | None = None
+    ) -> dict[int, datetime]:
+        f = schedule_firings
+        earliest = func.min(f.c.fire_time)
+        statement = (
+            select(f.c.schedule_id, earliest.label("fire_time"))
+            .where(f.c.outcome == ARMED)
+            .group_by(f.c.schedule_id)
+            .order_by(earliest, f.c.schedule_id)
+        )
+        if schedule_ids is not None:
+            ids = sorted(set(schedule_ids))
+            if not ids:
+                return {}
+            statement = statement.where(f.c.schedule_id.in_(ids))
+        if limit is not None:
+            statement = statement.limit(limit)
+        rows = await self._execute(statement)
+        return {row.schedule_id: row.fire_time for row in rows}
+
     async def next_armed_time(self) -> datetime | None:
         statement = select(func.min(schedule_firings.c.fire_time)).where(
             schedule_firings.c.outcome == ARMED
