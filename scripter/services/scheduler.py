@@ -251,9 +251,11 @@ class Scheduler:
             due = await uow.schedules.lock_due(
                 now, limit=self._settings.batch + len(self._retry_at)
             )
-            if len(due) >= self._settings.batch:
-                report.full = True
             ready = [s for s in due if s.require_id not in self._retry_at]
+            # A full batch attempted: more may be due (those waiting for a retry
+            # do not count, or they would spin the loop until their retry).
+            if len(ready) >= self._settings.batch:
+                report.full = True
             fired = await self._fire_together(uow, ready, now)
         report.fired += len(fired)
         ready = [s for s in ready if s.require_id not in fired]
@@ -340,8 +342,6 @@ class Scheduler:
         until = now + timedelta(seconds=self._settings.arm_ahead_seconds)
         async with self._uow() as uow:
             soon = await uow.schedules.lock_due(until, limit=self._settings.batch)
-            if len(soon) >= self._settings.batch:
-                report.full = True
             coming = [
                 s
                 for s in soon
@@ -360,6 +360,10 @@ class Scheduler:
                 if not isinstance(exc, ConcurrentUpdate):
                     log.warning("scheduler: arming %d firings failed (%s)", len(plain), exc)
                 return 0
+        # More may wait behind a full batch; only when this one made progress, or
+        # schedules that cannot be armed (overlap skip, ...) would spin the loop.
+        if armed and len(soon) >= self._settings.batch:
+            report.full = True
         return len(armed)
 
     async def _fire_together(self, uow: UnitOfWork, due: list[Schedule], now: datetime) -> set[int]:

@@ -24,6 +24,7 @@ from scripter.domain.images import Image, ImageStatus
 from scripter.domain.schedules import FiringOutcome, Schedule
 from scripter.domain.scripts import Script, ScriptRevision
 from scripter.services.scheduler import Scheduler, SchedulerSettings
+from scripter.services.schedules import SchedulePatch, ScheduleService
 from tests.integration.db_fixtures import (  # noqa: F401 (fixtures)
     empty_all_tables,
     mariadb_session_url_fixture,
@@ -200,3 +201,39 @@ async def test_scheduler_loops_side_by_side_in_real_time_miss_and_repeat_nothing
     # Nothing was left armed that came due while the loops ran.
     assert all(t > stopped - timedelta(seconds=1) for _, t, o, _ in firings if o == ARMED)
     assert_one_job_per_fire_time(firings, await shared.jobs())
+
+
+async def test_armed_firings_flip_at_their_time_and_changes_disarm_them(shared: Shared):
+    """Arming on the real database, through the services: a burst armed ahead flips
+    at its time; a disabled schedule's armed firing never fires, an edited one's
+    fires with the new arguments."""
+    fire_at = T0 + timedelta(seconds=5)
+    ids = await shared.seed(["5 0 12 * * *"] * 4, first=fire_at)
+    plain, disabled, edited, _ = ids
+    clock = FixedClock(T0)
+    scheduler = shared.scheduler(0, clock)
+    while (await scheduler.tick()).armed:
+        pass
+    uow = lambda: SqlUnitOfWork(shared.databases[0].session_factory)  # noqa: E731
+    service = ScheduleService(uow=uow, clock=clock)
+    assert (await service.get(plain)).next_run_at == fire_at
+    assert await shared.jobs() == []  # armed: not jobs yet
+    await service.update(disabled, SchedulePatch(enabled=False))
+    await service.update(edited, SchedulePatch(args=["--edited"]))
+    while (await scheduler.tick()).armed:  # the edited one is armed again
+        pass
+
+    clock.set(fire_at + timedelta(milliseconds=3))
+    report = await scheduler.tick()
+
+    assert (report.fired, report.flipped) == (3, 3)
+    firings = await shared.firings()
+    assert {(s, t, o) for s, t, o, _ in firings} == {
+        (i, fire_at, "fired") for i in ids if i != disabled
+    }
+    assert_one_job_per_fire_time(firings, await shared.jobs())
+    async with uow() as unit:
+        (job,) = [j for j in await unit.jobs.list(limit=10) if j.schedule_id == edited]
+        assert job.args == ["--edited"]
+        assert job.created_at == fire_at + timedelta(milliseconds=3)
+        assert await unit.schedules.next_armed_time() is None

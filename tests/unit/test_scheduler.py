@@ -768,6 +768,18 @@ async def test_the_loop_wakes_exactly_at_the_fire_time_of_what_cannot_be_armed(w
     assert (firing.outcome, firing.lateness_seconds) == (FiringOutcome.FIRED, 0.0)
 
 
+async def test_a_full_batch_of_schedules_that_cannot_be_armed_does_not_spin_the_loop(
+    world: World,
+):
+    script_id = await world.add_script()
+    for _ in range(3):
+        await world.add_schedule(
+            script_id, overlap_policy=OverlapPolicy.SKIP, next_run_at=T0 + timedelta(seconds=5)
+        )
+    report = await world.scheduler(settings=SchedulerSettings(batch=3)).tick()
+    assert (report.armed, report.full) == (0, False)
+
+
 async def test_overlap_policies_other_than_allow_are_never_armed(world: World):
     script_id = await world.add_script()
     await world.add_schedule(
