@@ -151,6 +151,7 @@ class Scripter:
                 # SQLite has one writer at a time: concurrent firings would only queue.
                 concurrency=1 if self.config.database_url.startswith("sqlite") else 8,
             ),
+            flip_lock=lambda: self.database.exclusive("flip"),
         )
         self.schedules = ScheduleService(
             uow=self.unit_of_work,

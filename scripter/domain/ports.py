@@ -228,17 +228,18 @@ class ScheduleRepository(Protocol):
         taken (armed or not)."""
         ...
 
-    async def lock_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
-        """Armed firings due at ``now``, earliest first; as with ``lock_due``, rows
-        another unit of work holds are skipped and the rest stay locked."""
+    async def due_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
+        """Armed firings due at ``now``, earliest first (read, not locked)."""
         ...
 
     async def fire_armed(
         self, armed: Sequence[ArmedFiring], now: datetime
     ) -> builtins.list[ArmedFiring]:
-        """Flip those still armed that can run as armed (the script at the same
-        revision, the image built under the same tag): each job queued as created at
-        ``now``, each firing fired at ``now``. Returns the ones flipped."""
+        """Flip those that can run as armed (the script at the same revision, the
+        image built under the same tag): each job queued as created at ``now``, each
+        firing fired at ``now``. Returns the ones flipped. ``ConcurrentUpdate`` if any
+        of them is no longer armed (flipped by another, or disarmed): the caller
+        rolls back."""
         ...
 
     async def disarm(self, schedule_ids: Iterable[int]) -> dict[int, datetime]:

@@ -55,7 +55,8 @@ import contextlib
 import enum
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -65,6 +66,7 @@ from scripter.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
 from scripter.domain.jobs import Job, JobTrigger
 from scripter.domain.ports import UnitOfWork, UnitOfWorkFactory
 from scripter.domain.schedules import (
+    ArmedFiring,
     FiringOutcome,
     FiringPlan,
     OverlapPolicy,
@@ -78,6 +80,19 @@ log = logging.getLogger(__name__)
 
 Wait = Callable[[asyncio.Event, float], Awaitable[None]]
 """Wait until the event is set or ``seconds`` have passed (tests pass their own)."""
+
+Exclusive = Callable[[], AbstractAsyncContextManager[bool]]
+"""A lock one scheduler process holds at a time; yields whether this one got it
+(at once, without waiting). The database's named lock where there is one."""
+
+FLIP_BUSY_SECONDS = 0.02
+"""How soon to look again when another scheduler is flipping armed firings."""
+
+
+@contextlib.asynccontextmanager
+async def always_got() -> AsyncIterator[bool]:
+    """The ``Exclusive`` of a scheduler with no other to exclude."""
+    yield True
 
 
 async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
@@ -136,6 +151,8 @@ class TickReport:
 
     full: bool = False
     """Some step took all it could at once: more may be waiting right now."""
+    flip_busy: bool = False
+    """Armed firings were due but another scheduler was flipping them."""
 
     @property
     def attempted(self) -> int:
@@ -150,11 +167,13 @@ class Scheduler:
         clock: Clock,
         settings: SchedulerSettings | None = None,
         wait: Wait = wait_for_event,
+        flip_lock: Exclusive = always_got,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._settings = settings or SchedulerSettings()
         self._wait = wait
+        self._flip_lock = flip_lock
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._retry_at: dict[int, datetime] = {}
@@ -212,6 +231,8 @@ class Scheduler:
         A fire time the last tick saw due but could not fire waits for its retry."""
         now = self._clock.now()
         recheck = self._settings.recheck_seconds
+        if last_tick.flip_busy:
+            return min(FLIP_BUSY_SECONDS, recheck)
         if next_due is None:
             return recheck
         if next_due <= last_tick.now and last_tick.attempted == 0:
@@ -289,37 +310,49 @@ class Scheduler:
     # --- arming ahead ---------------------------------------------------------------
 
     async def _fire_armed(self, now: datetime, report: TickReport) -> int:
-        """Flip the armed firings due at ``now``: up to ``flip_batch``, in two
-        transactions at once where ``concurrency`` allows. Each locks its own share
-        (rows the other holds are skipped), so the database works on both while this
-        process prepares the other's events: 10,000 flip in about 185 ms instead of
-        225 on two cores (more ways split the rows unevenly and gained nothing).
-        The number flipped."""
-        ways = max(1, min(self._settings.concurrency, 2))
-        share = max(1, self._settings.flip_batch // ways)
-        if ways == 1:
-            return await self._flip(now, share, report)
-        counts = await asyncio.gather(*(self._flip(now, share, report) for _ in range(ways)))
-        return sum(counts)
+        """Flip the armed firings due at ``now``, up to ``flip_batch``: read them, then
+        flip them in two transactions at once where ``concurrency`` allows (split by
+        schedule), so that the database works on one while this process prepares the
+        other's events. The number flipped.
 
-    async def _flip(self, now: datetime, limit: int, report: TickReport) -> int:
-        """Flip up to ``limit`` armed firings due at ``now`` in one transaction;
-        disarm those that cannot fire as armed, which leaves their schedules due for
-        the ordinary path. The number flipped."""
+        One scheduler process flips at a time (``flip_lock``): three processes
+        flipping the same burst at once contended on the same index pages and took
+        longer than one. The others look again shortly, and take over if the
+        flipping one dies (its lock goes with its connection). Exactly once does not
+        rest on that lock: a flip changes only rows still armed, all or nothing."""
+        async with self._uow() as uow:
+            earliest = await uow.schedules.next_armed_time()
+        if earliest is None or earliest > now:
+            return 0
+        async with self._flip_lock() as got:
+            if not got:
+                report.flip_busy = True
+                return 0
+            async with self._uow() as uow:
+                armed = await uow.schedules.due_armed(now, limit=self._settings.flip_batch)
+            if len(armed) >= self._settings.flip_batch:
+                report.full = True
+            ways = max(1, min(self._settings.concurrency, 2))
+            shares = [[a for a in armed if a.schedule_id % ways == way] for way in range(ways)]
+            flips = (self._flip(now, share, report) for share in shares if share)
+            return sum(await asyncio.gather(*flips))
+
+    async def _flip(self, now: datetime, armed: list[ArmedFiring], report: TickReport) -> int:
+        """Flip ``armed`` (due at ``now``) in one transaction; disarm those that cannot
+        fire as armed, which leaves their schedules due for the ordinary path. The
+        number flipped; 0 if some changed since they were read (a change disarmed
+        one, another scheduler flipped them): then the next pass reads them again
+        at once."""
         misfire_before = self._misfire_before(now)
         async with self._uow() as uow:
-            armed = await uow.schedules.lock_armed(now, limit=limit)
-            if not armed:
-                return 0
-            if len(armed) >= limit:
-                report.full = True
             # Due while no scheduler watched: the misfire policy decides, one by one.
             on_time = [a for a in armed if a.fire_time >= misfire_before]
             try:
                 # Stamped as late as it can be: the rows become visible at the commit.
                 fired = await uow.schedules.fire_armed(on_time, self._clock.now())
             except ConcurrentUpdate:
-                return 0  # SQLite: another scheduler flipped them meanwhile
+                report.full = True
+                return 0
             flipped = {a.firing_id for a in fired}
             stale = {a.schedule_id for a in armed if a.firing_id not in flipped}
             await uow.schedules.disarm(stale)

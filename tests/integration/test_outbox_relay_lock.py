@@ -9,6 +9,7 @@ worker that died mid-build (found by tests/e2e/test_scale_out.py).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ from scripter.adapters.db.engine import SqlDatabase, create_engine
 from scripter.adapters.db.unit_of_work import SqlOutbox, SqlUnitOfWork
 from scripter.domain.events import DomainEvent, JobRequested
 from scripter.services.relay import OutboxRelay
+from tests.child_env import scripter_child_env
 from tests.integration.db_fixtures import (
     empty_all_tables,
     mariadb_session_url_fixture,
@@ -79,3 +81,60 @@ async def test_a_relay_that_cannot_get_the_lock_skips_its_drain(databases: list[
             assert not got
     async with other.relay_lock(timeout=0) as got:
         assert got
+
+
+async def test_an_exclusive_of_one_purpose_is_held_by_one_process_at_a_time(
+    databases: list[SqlDatabase],
+):
+    first, second, _ = databases
+    async with first.exclusive("flip") as held:
+        assert held
+        async with second.exclusive("flip") as got:
+            assert not got
+        # Another purpose is another lock.
+        async with second.exclusive("other") as got:
+            assert got
+    async with second.exclusive("flip") as got:
+        assert got
+
+
+HOLD_AND_WAIT = """
+import asyncio, sys
+from scripter.adapters.db.engine import SqlDatabase, create_engine
+
+async def main():
+    database = SqlDatabase(create_engine(sys.argv[1]))
+    async with database.exclusive("flip") as got:
+        print("held" if got else "refused", flush=True)
+        await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_an_exclusive_goes_with_a_holder_process_that_died(
+    databases: list[SqlDatabase], mariadb_session_url: str
+):
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLD_AND_WAIT,
+        mariadb_session_url,
+        stdout=asyncio.subprocess.PIPE,
+        env=scripter_child_env({}),
+    )
+    try:
+        assert holder.stdout is not None
+        line = await asyncio.wait_for(holder.stdout.readline(), timeout=60)
+        assert line.strip() == b"held"
+        async with databases[0].exclusive("flip") as got:
+            assert not got
+    finally:
+        holder.kill()  # SIGKILL: no release, the server sees the connection close
+        await holder.wait()
+    for _ in range(100):
+        async with databases[0].exclusive("flip") as got:
+            if got:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the lock of a killed holder was never released")

@@ -819,8 +819,8 @@ async def test_armed_firings_and_jobs_are_seen_by_no_read(backend: Backend) -> N
         assert await uow.schedules.armed_times() == {schedule.require_id: T0}
         assert await uow.schedules.armed_times([]) == {}
         # Not due before its time; due at it.
-        assert await uow.schedules.lock_armed(T0 - timedelta(microseconds=1), limit=10) == []
-        (armed,) = await uow.schedules.lock_armed(T0, limit=10)
+        assert await uow.schedules.due_armed(T0 - timedelta(microseconds=1), limit=10) == []
+        (armed,) = await uow.schedules.due_armed(T0, limit=10)
     assert (armed.firing_id, armed.schedule_id, armed.fire_time, armed.job_id) == (
         firing.id,
         schedule.require_id,
@@ -871,7 +871,7 @@ async def test_fire_armed_flips_the_job_and_the_firing_at_the_time_given(backend
     script_id, (schedule,), [(firing, job)] = await seed_armed(backend)
     flipped_at = T0 + timedelta(milliseconds=7)
     async with backend.uow() as uow:
-        armed = await uow.schedules.lock_armed(flipped_at, limit=10)
+        armed = await uow.schedules.due_armed(flipped_at, limit=10)
         assert await uow.schedules.fire_armed(armed, flipped_at) == armed
         await uow.commit()
     async with backend.uow() as uow:
@@ -885,14 +885,14 @@ async def test_fire_armed_flips_the_job_and_the_firing_at_the_time_given(backend
         (fired,) = await uow.schedules.list_firings(schedule.require_id)
         assert (fired.id, fired.outcome, fired.job_id) == (firing.id, FiringOutcome.FIRED, job.id)
         assert fired.recorded_at == flipped_at
-        assert await uow.schedules.lock_armed(flipped_at, limit=10) == []
+        assert await uow.schedules.due_armed(flipped_at, limit=10) == []
         assert await uow.schedules.next_armed_time() is None
 
 
 async def test_fire_armed_leaves_what_changed_since_it_was_armed(backend: Backend) -> None:
     script_id, _, _ = await seed_armed(backend, 2)
     async with backend.uow() as uow:
-        armed = await uow.schedules.lock_armed(T0, limit=10)
+        armed = await uow.schedules.due_armed(T0, limit=10)
         script = await uow.scripts.get(script_id)
         script.current_revision = 2  # a save in between
         await uow.scripts.update(script)
@@ -921,7 +921,7 @@ async def test_disarm_removes_the_rows_and_moves_the_schedule_back(backend: Back
         assert (await uow.schedules.get(second.require_id)).next_run_at == second.next_run_at
         # The second's armed firing is untouched; the first's is gone, job and all,
         # and its fire time is free again.
-        (left,) = await uow.schedules.lock_armed(T0, limit=10)
+        (left,) = await uow.schedules.due_armed(T0, limit=10)
         assert left.schedule_id == second.require_id
         await uow.schedules.add_firing(
             ScheduleFiring(
@@ -963,7 +963,7 @@ async def test_simultaneous_flips_fire_each_armed_firing_once(backend: Backend) 
     async def flip() -> int:
         async with backend.uow() as uow:
             # MariaDB: the second skips the rows the first holds.
-            armed = await uow.schedules.lock_armed(T0, limit=100)
+            armed = await uow.schedules.due_armed(T0, limit=100)
             await both_read.wait()
             try:
                 fired = await uow.schedules.fire_armed(armed, T0)

@@ -510,7 +510,7 @@ class FakeScheduleRepository(_FakeRepository):
             firing.id, firing.job_id = self._view.store.next_id("firings"), job.id
             self._view.put("armed", firing.id, _Armed(id=firing.id, firing=firing, job=job))
 
-    async def lock_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
+    async def due_armed(self, now: datetime, limit: int) -> builtins.list[ArmedFiring]:
         due = [a for a in self._view.rows("armed") if a.firing.fire_time <= now]
         due.sort(key=lambda a: (a.firing.fire_time, a.id))
         return [a.as_armed() for a in due[:limit]]

@@ -4,14 +4,15 @@ misfires, overlap, idempotency, the sleep until the next fire time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from scripter.domain.errors import NotFound
+from scripter.domain.errors import ConcurrentUpdate, NotFound
 from scripter.domain.events import (
     DomainEvent,
     JobCancelRequested,
@@ -778,6 +779,48 @@ async def test_a_full_batch_of_schedules_that_cannot_be_armed_does_not_spin_the_
         )
     report = await world.scheduler(settings=SchedulerSettings(batch=3)).tick()
     assert (report.armed, report.full) == (0, False)
+
+
+async def test_while_another_scheduler_flips_this_one_looks_again_shortly(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    await world.add_schedule(script_id, next_run_at=fire_at)
+    await world.scheduler().tick()
+    world.clock.set(fire_at)
+    held = True
+
+    @contextlib.asynccontextmanager
+    async def flip_lock() -> AsyncIterator[bool]:
+        yield not held
+
+    scheduler = world.scheduler(flip_lock=flip_lock)
+    busy = await scheduler.tick()
+
+    assert (busy.flip_busy, busy.fired) == (True, 0)
+    assert scheduler.seconds_to_sleep(fire_at + timedelta(minutes=1), busy) == 0.02
+    held = False
+    assert (await scheduler.tick()).flipped == 1
+
+
+async def test_a_flip_that_found_its_firings_changed_is_read_again_at_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    await world.add_schedule(script_id, next_run_at=fire_at)
+    await world.scheduler().tick()
+    world.clock.set(fire_at)
+    scheduler = world.scheduler()
+    real_fire_armed = FakeScheduleRepository.fire_armed
+
+    async def changed_meanwhile(*_args: Any) -> None:
+        raise ConcurrentUpdate("armed firings changed since they were read")
+
+    monkeypatch.setattr(FakeScheduleRepository, "fire_armed", changed_meanwhile)
+    interrupted = await scheduler.tick()
+    assert (interrupted.flipped, interrupted.full) == (0, True)  # no sleep: again now
+    monkeypatch.setattr(FakeScheduleRepository, "fire_armed", real_fire_armed)
+    assert (await scheduler.tick()).flipped == 1
 
 
 async def test_overlap_policies_other_than_allow_are_never_armed(world: World):

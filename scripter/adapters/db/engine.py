@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +74,48 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+@asynccontextmanager
+async def named_lock(
+    session_factory: async_sessionmaker[AsyncSession], purpose: str, timeout: float
+) -> AsyncIterator[bool]:
+    """On MariaDB, a named lock (``GET_LOCK``) of this database for ``purpose``, held
+    by a connection of its own until the block ends; yields whether it was got
+    within ``timeout`` seconds. Processes of a scaled-out installation use it so that
+    one of them does a thing at a time. The server releases it if the holder's
+    connection dies, so a crashed holder blocks nobody. SQLite has one process:
+    always got."""
+    async with session_factory() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            yield True
+            return
+        database = connection.engine.url.database or ""
+        # Lock names are server-wide and at most 64 characters.
+        name = f"scripter.{purpose}.{database}"
+        if len(name) > 64:
+            name = f"scripter.{purpose}." + hashlib.sha256(database.encode()).hexdigest()[:40]
+        got = await connection.scalar(
+            text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": timeout}
+        )
+        if got != 1:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            await connection.scalar(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+
+
 class SqlDatabase:
     """The ``Database`` port, plus the engine's lifetime."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.session_factory = create_session_factory(engine)
+
+    def exclusive(self, purpose: str) -> AbstractAsyncContextManager[bool]:
+        """``named_lock`` for ``purpose``, got only if free right now."""
+        return named_lock(self.session_factory, purpose, 0)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripter.adapters.db.engine import named_lock
 from scripter.adapters.db.repositories import (
     SqlImageRepository,
     SqlJobRepository,
@@ -238,26 +238,8 @@ class SqlOutbox:
         on the same outbox, and without it two would publish the same row. The server
         releases the lock if the holder's connection dies. SQLite has one process,
         so nothing to exclude."""
-        async with self._session_factory() as session:
-            connection = await session.connection()
-            if connection.dialect.name == "sqlite":
-                yield True
-                return
-            database = connection.engine.url.database or ""
-            # Lock names are server-wide and at most 64 characters.
-            name = f"scripter.outbox.{database}"
-            if len(name) > 64:
-                name = "scripter.outbox." + hashlib.sha256(database.encode()).hexdigest()[:40]
-            got = await connection.scalar(
-                text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": timeout}
-            )
-            if got != 1:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                await connection.scalar(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+        async with named_lock(self._session_factory, "outbox", timeout) as got:
+            yield got
 
     async def purge_published(self, older_than: datetime) -> int:
         """Delete messages published before ``older_than``; returns how many."""
