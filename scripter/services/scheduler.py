@@ -44,8 +44,8 @@ ordinary path above fires it (or records why not) in the same pass. A change to 
 schedule itself disarms it in the change's own transaction
 (``SchedulesService``), so disabling or deleting stops it at once. Arming keeps the
 guarantees: the claim and the unique (schedule, fire time) key are the same, a
-crash leaves armed rows that the next scheduler flips or disarms, and flipping
-locks the rows it flips (or, on SQLite, fails as a whole if another got there).
+crash leaves armed rows that the next scheduler flips or disarms, and a flip
+changes only rows still armed, all or nothing.
 """
 
 from __future__ import annotations

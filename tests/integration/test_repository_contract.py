@@ -59,6 +59,13 @@ def new_job(script_id: int, **overrides: Any) -> Job:
     return Job(**{**values, **overrides})
 
 
+def fired_at_t0(schedule_id: int) -> ScheduleFiring:
+    """A firing of ``schedule_id`` for T0, fired and recorded then."""
+    return ScheduleFiring(
+        schedule_id=schedule_id, fire_time=T0, outcome=FiringOutcome.FIRED, recorded_at=T0
+    )
+
+
 def new_schedule(script_id: int, **overrides: Any) -> Schedule:
     values = {"script_id": script_id, "cron": "*/5 * * * *", "created_at": T0, "updated_at": T0}
     return Schedule(**{**values, **overrides})
@@ -593,14 +600,7 @@ async def test_simultaneous_claims_let_exactly_one_scheduler_fire(backend: Backe
             schedule.next_run_at = T0 + timedelta(minutes=5)
             if not await uow.schedules.claim(schedule, T0):
                 return False
-            await uow.schedules.add_firing(
-                ScheduleFiring(
-                    schedule_id=schedule.require_id,
-                    fire_time=T0,
-                    outcome=FiringOutcome.FIRED,
-                    recorded_at=T0,
-                )
-            )
+            await uow.schedules.add_firing(fired_at_t0(schedule.require_id))
             await uow.commit()
             return True
 
@@ -658,17 +658,7 @@ async def test_simultaneous_bulk_claims_fire_each_schedule_once(backend: Backend
                 [(s, T0 + timedelta(minutes=5)) for s in due]
             ):
                 return 0
-            await uow.schedules.add_firings(
-                [
-                    ScheduleFiring(
-                        schedule_id=s.require_id,
-                        fire_time=T0,
-                        outcome=FiringOutcome.FIRED,
-                        recorded_at=T0,
-                    )
-                    for s in due
-                ]
-            )
+            await uow.schedules.add_firings([fired_at_t0(s.require_id) for s in due])
             await uow.commit()
             return len(due)
 
@@ -836,12 +826,7 @@ async def test_armed_times_are_each_schedules_earliest_soonest_first(
     _, (late, early), _ = await seed_armed(backend, 2, fire_time=T0 + timedelta(minutes=1))
     async with backend.uow() as uow:
         job = new_job(late.script_id, trigger=JobTrigger.SCHEDULE, schedule_id=early.require_id)
-        firing = ScheduleFiring(
-            schedule_id=early.require_id,
-            fire_time=T0,
-            outcome=FiringOutcome.FIRED,
-            recorded_at=T0,
-        )
+        firing = fired_at_t0(early.require_id)
         await uow.schedules.arm([(firing, job)])
         await uow.commit()
     async with backend.uow() as uow:
@@ -857,14 +842,7 @@ async def test_an_armed_fire_time_is_taken(backend: Backend) -> None:
     _, (schedule,), _ = await seed_armed(backend)
     async with backend.uow() as uow:
         with pytest.raises(Conflict):
-            await uow.schedules.add_firing(
-                ScheduleFiring(
-                    schedule_id=schedule.require_id,
-                    fire_time=T0,
-                    outcome=FiringOutcome.FIRED,
-                    recorded_at=T0,
-                )
-            )
+            await uow.schedules.add_firing(fired_at_t0(schedule.require_id))
 
 
 async def test_fire_armed_flips_the_job_and_the_firing_at_the_time_given(backend: Backend) -> None:
@@ -923,14 +901,7 @@ async def test_disarm_removes_the_rows_and_moves_the_schedule_back(backend: Back
         # and its fire time is free again.
         (left,) = await uow.schedules.due_armed(T0, limit=10)
         assert left.schedule_id == second.require_id
-        await uow.schedules.add_firing(
-            ScheduleFiring(
-                schedule_id=first.require_id,
-                fire_time=T0,
-                outcome=FiringOutcome.FIRED,
-                recorded_at=T0,
-            )
-        )
+        await uow.schedules.add_firing(fired_at_t0(first.require_id))
         assert await uow.jobs.existing_ids([armed[0][1].require_id]) == set()
 
 

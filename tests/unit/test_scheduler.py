@@ -525,6 +525,22 @@ async def test_an_unexpected_error_is_retried_later_not_in_a_hot_loop(
     assert len(await world.firings(schedule_id)) == 1
 
 
+async def run_on_a_moving_clock(world: World, *, waits: int, **settings: Any) -> list[float]:
+    """``run`` with a wait that moves the clock by the time asked for instead of
+    sleeping, until it has waited ``waits`` times; the times it asked for."""
+    asked: list[float] = []
+
+    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
+        asked.append(round(seconds, 6))
+        world.clock.advance(seconds=seconds)
+        if len(asked) == waits:
+            scheduler.stop()
+
+    scheduler = world.scheduler(settings=SchedulerSettings(**settings), wait=moving_clock)
+    await asyncio.wait_for(scheduler.run(), timeout=5)
+    return asked
+
+
 # --- arming ahead ----------------------------------------------------------------------------
 
 
@@ -535,6 +551,16 @@ async def armed_rows(world: World) -> int:
 
 def armed_firings(world: World) -> list[ScheduleFiring]:
     return [armed.firing for armed in world.store.tables["armed"].values()]
+
+
+async def armed_in_5_seconds(world: World) -> tuple[Scheduler, int, int]:
+    """A script with a schedule due at T0 + 5 s, armed by the scheduler returned;
+    (scheduler, script id, schedule id)."""
+    script_id = await world.add_script()
+    schedule_id = await world.add_schedule(script_id, next_run_at=T0 + timedelta(seconds=5))
+    scheduler = world.scheduler()
+    assert (await scheduler.tick()).armed == 1
+    return scheduler, script_id, schedule_id
 
 
 async def test_a_schedule_due_soon_is_armed_unseen_and_fires_at_its_time(world: World):
@@ -641,11 +667,8 @@ async def test_deleting_an_armed_schedule_leaves_no_armed_job(world: World):
 
 
 async def test_a_new_revision_after_arming_runs_the_new_revision(world: World):
-    script_id = await world.add_script()
+    scheduler, script_id, schedule_id = await armed_in_5_seconds(world)
     fire_at = T0 + timedelta(seconds=5)
-    schedule_id = await world.add_schedule(script_id, next_run_at=fire_at)
-    scheduler = world.scheduler()
-    await scheduler.tick()
     async with world.store.uow() as uow:  # a save of the script in between
         script = await uow.scripts.get(script_id)
         script.current_revision = 2
@@ -665,11 +688,8 @@ async def test_a_new_revision_after_arming_runs_the_new_revision(world: World):
 
 
 async def test_an_image_destroyed_after_arming_is_a_skipped_firing_with_the_reason(world: World):
-    script_id = await world.add_script()
+    scheduler, script_id, schedule_id = await armed_in_5_seconds(world)
     fire_at = T0 + timedelta(seconds=5)
-    schedule_id = await world.add_schedule(script_id, next_run_at=fire_at)
-    scheduler = world.scheduler()
-    await scheduler.tick()
     async with world.store.uow() as uow:
         script = await uow.scripts.get(script_id)
         image = await uow.images.get(script.image_id)
@@ -752,17 +772,7 @@ async def test_the_loop_wakes_exactly_at_the_fire_time_of_what_cannot_be_armed(w
         overlap_policy=OverlapPolicy.SKIP,  # decided at the fire time: never armed
         next_run_at=T0 + timedelta(seconds=5),
     )
-    waits: list[float] = []
-
-    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
-        waits.append(round(seconds, 6))
-        world.clock.advance(seconds=seconds)
-        if len(waits) == 2:
-            scheduler.stop()
-
-    settings = SchedulerSettings(recheck_seconds=3600, arm_ahead_seconds=10)
-    scheduler = world.scheduler(settings=settings, wait=moving_clock)
-    await asyncio.wait_for(scheduler.run(), timeout=5)
+    waits = await run_on_a_moving_clock(world, waits=2, recheck_seconds=3600)
 
     assert waits == [5.0, 3600.0]
     (firing,) = await world.firings(schedule_id)
@@ -843,17 +853,7 @@ async def test_the_loop_wakes_to_arm_ahead_and_again_exactly_at_the_fire_time(wo
     script_id = await world.add_script()
     fire_at = T0 + timedelta(seconds=30)
     schedule_id = await world.add_schedule(script_id, cron="30 0 12 * * *", next_run_at=fire_at)
-    waits: list[float] = []
-
-    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
-        waits.append(round(seconds, 6))
-        world.clock.advance(seconds=seconds)
-        if len(waits) == 3:
-            scheduler.stop()
-
-    settings = SchedulerSettings(recheck_seconds=3600, arm_ahead_seconds=10)
-    scheduler = world.scheduler(settings=settings, wait=moving_clock)
-    await asyncio.wait_for(scheduler.run(), timeout=5)
+    waits = await run_on_a_moving_clock(world, waits=3, recheck_seconds=3600)
 
     # Until 10 s before, when it arms; then the fire time; then (nothing left) the longest.
     assert waits == [20.0, 10.0, 3600.0]
@@ -885,16 +885,8 @@ async def test_the_loop_sleeps_exactly_until_each_fire_time(world: World):
         script_id, cron="*/2 * * * * *", next_run_at=T0 + timedelta(seconds=2)
     )
     world.clock.advance(seconds=0.5)
-    waits: list[float] = []
 
-    async def moving_clock(event: asyncio.Event, seconds: float) -> None:
-        waits.append(round(seconds, 6))
-        world.clock.advance(seconds=seconds)
-        if len(waits) == 4:
-            scheduler.stop()
-
-    scheduler = world.scheduler(settings=SchedulerSettings(recheck_seconds=10), wait=moving_clock)
-    await asyncio.wait_for(scheduler.run(), timeout=5)
+    waits = await run_on_a_moving_clock(world, waits=4, recheck_seconds=10)
 
     firings = await world.firings(schedule_id)
     assert [f.fire_time for f in firings] == [T0 + timedelta(seconds=s) for s in (2, 4, 6)]
