@@ -4,8 +4,10 @@ A few schedules fire every second while both processes run side by side (with th
 set-based firing, each locks the due rows it takes and skips the ones the other
 holds). Afterwards each schedule's fire times are every second from its first to
 the one before its ``next_run_at``: none missing, none twice, each with one job of
-its own. The processes only write to the database (no worker runs), so no Docker
-image is needed: the image row says "built" with a tag no container ever uses.
+its own. And a scheduler SIGKILLed after arming a fire time leaves its armed rows
+to the next one, which fires them. The processes only write to the database (no
+worker runs), so no Docker image is needed: the image row says "built" with a tag
+no container ever uses.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def deployment(tmp_path: Path) -> Any:
         yield deployed
 
 
-async def seed(database: SqlDatabase, first: datetime) -> list[int]:
+async def seed(database: SqlDatabase, first: datetime, cron: str = "* * * * * *") -> list[int]:
     async with SqlUnitOfWork(database.session_factory) as uow:
         image = await uow.images.add(
             Image(
@@ -64,7 +66,7 @@ async def seed(database: SqlDatabase, first: datetime) -> list[int]:
             await uow.schedules.add(
                 Schedule(
                     script_id=script.require_id,
-                    cron="* * * * * *",
+                    cron=cron,
                     next_run_at=first,
                     created_at=first,
                     updated_at=first,
@@ -133,3 +135,50 @@ async def test_two_scheduler_processes_fire_each_fire_time_exactly_once(deployme
         # Every second from the first fire time up to (not including) the next one.
         span = int((next_runs[schedule_id] - first).total_seconds())
         assert times == [first + timedelta(seconds=s) for s in range(span)]
+
+
+async def test_what_a_killed_scheduler_armed_another_one_fires_once(deployment: Deployment):
+    """Arming is crash-safe: a scheduler SIGKILLed after it armed a fire time leaves
+    its armed jobs and firings; the next scheduler flips those same rows at the fire
+    time (not a second job, not a disarm and a fresh one)."""
+    await deployment.run("migrate", timeout=MIGRATE_TIMEOUT)
+    database = SqlDatabase(create_engine(deployment.env["SCRIPTER_DATABASE_URL"]))
+    try:
+        # Within the default arm_ahead_seconds (10) of the start: armed at once.
+        at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=8)
+        ids = await seed(database, at, cron=f"{at.second} {at.minute} {at.hour} * * *")
+
+        async def firings(outcome: str) -> dict[int, int] | None:
+            async with database.engine.connect() as connection:
+                rows = await connection.execute(
+                    select(schedule_firings.c.schedule_id, schedule_firings.c.job_id).where(
+                        schedule_firings.c.outcome == outcome
+                    )
+                )
+                found = {row.schedule_id: row.job_id for row in rows}
+            return found if len(found) == len(ids) else None
+
+        first = await deployment.spawn("scheduler", "scheduler")
+        armed = await eventually(lambda: firings("armed"), "every schedule armed", 30.0)
+        await deployment.kill(first)
+        second = await deployment.spawn("scheduler", "scheduler")
+        fired = await eventually(lambda: firings("fired"), "every armed firing fired", 60.0)
+        await deployment.stop(second)
+
+        async with database.engine.connect() as connection:
+            job_rows = (
+                await connection.execute(select(jobs.c.id, jobs.c.schedule_id, jobs.c.armed))
+            ).all()
+            left = (
+                await connection.execute(
+                    select(schedule_firings.c.id).where(schedule_firings.c.outcome == "armed")
+                )
+            ).all()
+    finally:
+        await database.dispose()
+
+    assert fired == armed  # the same jobs, armed by one process and fired by the other
+    assert sorted((row.id, row.schedule_id, row.armed) for row in job_rows) == sorted(
+        (job_id, schedule_id, False) for schedule_id, job_id in fired.items()
+    )
+    assert left == []
