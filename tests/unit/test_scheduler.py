@@ -833,6 +833,31 @@ async def test_a_flip_that_found_its_firings_changed_is_read_again_at_once(
     assert (await scheduler.tick()).flipped == 1
 
 
+async def test_what_changed_after_the_prefetch_is_read_again_at_the_fire_time(world: World):
+    script_id = await world.add_script()
+    fire_at = T0 + timedelta(seconds=5)
+    kept = await world.add_schedule(script_id, next_run_at=fire_at)
+    disabled = await world.add_schedule(script_id, next_run_at=fire_at)
+    scheduler = world.scheduler()
+    assert (await scheduler.tick()).armed == 2
+    world.clock.set(fire_at - timedelta(seconds=0.4))
+    await scheduler.tick()  # reads the two armed firings, shortly before their time
+    service = ScheduleService(uow=world.store.uow, clock=world.clock)
+    await service.update(disabled, SchedulePatch(enabled=False))  # disarms one of them
+    late = await world.add_schedule(script_id, next_run_at=fire_at)  # armed after the read
+    assert (await scheduler.tick()).armed == 1
+    world.clock.set(fire_at)
+
+    reports = [await scheduler.tick()]
+    while reports[-1].full:
+        reports.append(await scheduler.tick())
+
+    assert sum(r.flipped for r in reports) == 2
+    assert {j.schedule_id for j in await world.jobs()} == {kept, late}
+    assert await world.firings(disabled) == []
+    assert await armed_rows(world) == 0
+
+
 async def test_overlap_policies_other_than_allow_are_never_armed(world: World):
     script_id = await world.add_script()
     await world.add_schedule(
@@ -853,10 +878,11 @@ async def test_the_loop_wakes_to_arm_ahead_and_again_exactly_at_the_fire_time(wo
     script_id = await world.add_script()
     fire_at = T0 + timedelta(seconds=30)
     schedule_id = await world.add_schedule(script_id, cron="30 0 12 * * *", next_run_at=fire_at)
-    waits = await run_on_a_moving_clock(world, waits=3, recheck_seconds=3600)
+    waits = await run_on_a_moving_clock(world, waits=4, recheck_seconds=3600)
 
-    # Until 10 s before, when it arms; then the fire time; then (nothing left) the longest.
-    assert waits == [20.0, 10.0, 3600.0]
+    # Until 10 s before, when it arms; until half a second before, when it reads what
+    # it armed; then the fire time; then (nothing left) the longest.
+    assert waits == [20.0, 9.5, 0.5, 3600.0]
     (firing,) = await world.firings(schedule_id)
     assert (firing.fire_time, firing.lateness_seconds) == (fire_at, 0.0)
 
@@ -877,7 +903,18 @@ def test_sleeps_until_the_next_fire_time_but_at_most_the_recheck(world: World):
     assert scheduler.seconds_to_sleep(T0 + timedelta(seconds=0.1), idle) == 0.0
 
 
-async def test_the_loop_sleeps_exactly_until_each_fire_time(world: World):
+@pytest.mark.parametrize(
+    ("arm_ahead_seconds", "expected_waits"),
+    [
+        (0, [1.5, 2.0, 2.0, 2.0]),
+        # Armed: until half a second before each fire time (to read what it armed
+        # for it), then until the fire time.
+        (10, [1.0, 0.5, 1.5, 0.5, 1.5, 0.5, 1.5]),
+    ],
+)
+async def test_the_loop_sleeps_exactly_until_each_fire_time(
+    world: World, arm_ahead_seconds: float, expected_waits: list[float]
+):
     """``run`` with a wait that moves the clock by the time asked for, instead of
     sleeping: it must ask to sleep exactly until each fire time."""
     script_id = await world.add_script()
@@ -886,12 +923,17 @@ async def test_the_loop_sleeps_exactly_until_each_fire_time(world: World):
     )
     world.clock.advance(seconds=0.5)
 
-    waits = await run_on_a_moving_clock(world, waits=4, recheck_seconds=10)
+    waits = await run_on_a_moving_clock(
+        world,
+        waits=len(expected_waits),
+        recheck_seconds=10,
+        arm_ahead_seconds=arm_ahead_seconds,
+    )
 
     firings = await world.firings(schedule_id)
     assert [f.fire_time for f in firings] == [T0 + timedelta(seconds=s) for s in (2, 4, 6)]
     assert [f.lateness_seconds for f in firings] == [0.0, 0.0, 0.0]
-    assert waits == [1.5, 2.0, 2.0, 2.0]
+    assert waits == expected_waits
 
 
 async def test_a_backlog_while_watching_is_late_not_missed(world: World):
@@ -942,7 +984,8 @@ async def test_a_schedule_change_wakes_the_sleeping_loop(world: World):
     try:
         await until(lambda: waits == [3600.0])  # nothing scheduled: the longest sleep
         detail = await service.create(script_id, cron="* * * * * *")
-        await until(lambda: waits == [3600.0, 1.0])  # woken: now until its first time
+        # Woken: until half a second before its first time (to read what it armed).
+        await until(lambda: waits == [3600.0, 0.5])
         world.clock.advance(seconds=1)
         scheduler.wake()
         await until(lambda: len(waits) == 3)
