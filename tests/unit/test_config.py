@@ -89,6 +89,16 @@ def test_environment_overrides_every_kind_of_value(tmp_path: Path):
             "server.shutdown_grace_seconds: must be more than 0",
         ),
         ('[docker]\nimage_prefix = "Bad Prefix"\n', {}, "docker.image_prefix: must be"),
+        (
+            "[scheduler]\narm_ahead_seconds = -1\n",
+            {},
+            "scheduler.arm_ahead_seconds: must be between 0 and 3600",
+        ),
+        (
+            "",
+            {"SCRIPTER_SCHEDULER_ARM_AHEAD_SECONDS": "7200"},
+            "scheduler.arm_ahead_seconds: must be between 0 and 3600",
+        ),
         # The file is type-strict: TOML has integers, booleans and arrays of its own.
         ('[server]\nport = "8001"\n', {}, "server.port: Expected `int`, got `str` (in "),
         ('[auth]\nenabled = "false"\n', {}, "auth.enabled: Expected `bool`, got `str` (in "),
@@ -141,6 +151,11 @@ def test_environment_strings_are_converted_to_the_keys_types(tmp_path: Path):
 def test_an_integer_in_the_file_suits_a_float_key(tmp_path: Path):
     config = load_config(write(tmp_path, "[jobs]\nstop_grace_seconds = 5\n"), env={})
     assert config.jobs.stop_grace_seconds == 5.0
+
+
+def test_arming_ahead_can_be_turned_off(tmp_path: Path):
+    config = load_config(write(tmp_path, "[scheduler]\narm_ahead_seconds = 0\n"), env={})
+    assert config.scheduler.arm_ahead_seconds == 0.0
 
 
 def test_ui_directory_must_hold_a_built_ui(tmp_path: Path):
