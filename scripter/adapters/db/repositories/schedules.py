@@ -380,7 +380,7 @@ class SqlScheduleRepository(SqlRepository):
         f = schedule_firings
         rows = await self._fetch_all(
             select(f.c.id, f.c.schedule_id, f.c.fire_time, f.c.job_id).where(
-                f.c.schedule_id.in_(ids), f.c.outcome == ARMED
+                _among(f.c.schedule_id, ids), f.c.outcome == ARMED
             )
         )
         if not rows:
@@ -390,18 +390,22 @@ class SqlScheduleRepository(SqlRepository):
             seen = earliest.get(row["schedule_id"])
             if seen is None or row["fire_time"] < seen:
                 earliest[row["schedule_id"]] = row["fire_time"]
-        await self._execute(delete(f).where(f.c.id.in_([row["id"] for row in rows])))
+        await self._execute(delete(f).where(_among(f.c.id, [row["id"] for row in rows])))
         await self._execute(
             delete(jobs).where(
-                jobs.c.id.in_([row["job_id"] for row in rows]), jobs.c.armed == true()
+                _among(jobs.c.id, [row["job_id"] for row in rows]), jobs.c.armed == true()
             )
         )
+        # Back to the armed time (the claim that armed it moved it past), one UPDATE
+        # per fire time: a burst disarmed at its time (its image destroyed) shares one.
+        by_time: dict[datetime, builtins.list[int]] = {}
         for schedule_id, fire_time in earliest.items():
-            # Back to the armed time: the claim that armed it moved it past.
+            by_time.setdefault(fire_time, []).append(schedule_id)
+        for fire_time, moved in by_time.items():
             await self._execute(
                 update(schedules)
                 .where(
-                    schedules.c.id == schedule_id,
+                    _among(schedules.c.id, moved),
                     schedules.c.enabled == true(),
                     or_(schedules.c.next_run_at.is_(None), schedules.c.next_run_at > fire_time),
                 )
