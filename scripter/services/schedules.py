@@ -134,8 +134,10 @@ class ScheduleService:
         return self._detail(schedule, script, armed.get(schedule_id))
 
     async def upcoming(self, limit: int = 10) -> builtins.list[UpcomingRun]:
-        """The next ``limit`` runs over all scripts, soonest first (one query on the
-        ``next_run_at`` index, and one for the scripts' names)."""
+        """The next ``limit`` runs over all scripts, soonest first: one query on the
+        ``next_run_at`` index, one on the armed firings (whose schedules' stored next
+        run is already past them), one for the scripts' names, and a read of each
+        armed schedule not listed yet (at most ``limit``)."""
         if not 1 <= limit <= MAX_UPCOMING:
             raise InvalidInput(f"limit must be 1 to {MAX_UPCOMING}", field="limit")
         async with self._uow() as uow:
